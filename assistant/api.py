@@ -1,0 +1,182 @@
+"""The one Python API behind the CLI, the Gradio app and the REST endpoint.
+
+    assistant = Assistant.load()
+    answer = assistant.ask(["PRP注射前需要停用NSAIDs多久?"])
+
+Data flows forward once: question -> (follow-up resolution) -> retrieve -> guard -> compose.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import guard as guard_mod
+from .compose import SEE_ALSO, compose, make_citation, refusal
+from .config import Settings
+from .conversation import resolve
+from .embed import Embedder, get_embedder
+from .glossary import Glossary, install_jieba_terms, load_glossary
+from .index import Index, build, current_version
+from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
+from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage
+from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Query, Searcher, SupportScorer
+from .patient import PatientContext
+
+BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
+WARN_LEAD = {"zh": "注意：", "en": "Caution: "}
+
+
+def make_searcher(kind: str, index: Index, settings: Settings) -> Searcher:
+    if kind == "bm25":
+        return BM25Searcher(index)
+    if kind == "dense":
+        return DenseSearcher(index)
+    if kind == "hybrid":
+        return HybridSearcher(BM25Searcher(index), DenseSearcher(index), settings.candidates, settings.rrf_k)
+    raise ValueError(f"unknown retriever {kind!r}: use bm25, dense or hybrid")
+
+
+@dataclass
+class Assistant:
+    settings: Settings
+    index: Index
+    embedder: Embedder
+    glossary: Glossary
+    searcher: Searcher
+    scorer: SupportScorer
+    rules: Any
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, retriever: str | None = None, chunking: str = "sentences",
+             build_if_missing: bool = True) -> "Assistant":
+        settings = settings or Settings.load()
+        glossary_path = str(settings.corpus_dir / "glossary.tsv")
+        install_jieba_terms(glossary_path)
+        if build_if_missing and current_version(settings, chunking) is None:
+            build(settings, chunking)
+        index = Index.open(settings, chunking)
+        glossary = load_glossary(glossary_path)
+        return cls(settings, index, get_embedder(settings.embedder), glossary,
+                   make_searcher(retriever or settings.retriever, index, settings),
+                   SupportScorer(index, glossary), guard_mod.load_rules(settings.corpus_dir))
+
+    # -- public API -------------------------------------------------------------------------
+    def retrieve(self, question: str, k: int | None = None) -> list[ScoredPassage]:
+        q = Query(question, self.glossary.expand(question), self.embedder)
+        return self.searcher.search(q, k or self.settings.top_k)
+
+    def check(self, question: str, patient: dict | PatientContext | None = None, lang: str | None = None):
+        question = validate_question(question, self.settings.max_question_chars)
+        lang = lang or answer_language(question)
+        result = guard_mod.check(to_simplified(question), patient, lang=lang, rules=self.rules)
+        cits: list[Citation] = []
+        for f in result.findings:
+            f.citation = self._rule_citation(f, cits)
+        return result
+
+    def ask(self, turns: list[str] | str, patient: dict | PatientContext | None = None,
+            audience: str = "clinician") -> Answer:
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        turns = [turns] if isinstance(turns, str) else list(turns)
+        if not turns:
+            raise InputError("no question given")
+        if audience not in ("clinician", "patient"):
+            raise InputError(f"audience must be 'clinician' or 'patient', not {audience!r}")
+        turns = [validate_question(t, self.settings.max_question_chars) for t in turns]
+        question = turns[-1]
+        lang = answer_language(question)
+        traditional = is_traditional(question)
+        simplified = [to_simplified(t) for t in turns]
+        resolved = resolve(simplified)
+        timings["prepare"] = _ms(t0)
+
+        t = time.perf_counter()
+        with self._lock:  # jieba and Chroma clients are shared; keep one query at a time
+            hits = self.retrieve(resolved.query)
+        support = self.scorer.score(resolved.query, hits)
+        timings["retrieve"] = _ms(t)
+
+        t = time.perf_counter()
+        g = guard_mod.check(resolved.guard_text, patient, lang=lang, rules=self.rules)
+        findings = list(g.findings)
+        timings["guard"] = _ms(t)
+
+        t = time.perf_counter()
+        answer = Answer(text="", language=lang, query=resolved.query, passages=hits, level=g.level,
+                        audience=audience)
+        if self._supported(support):
+            text, cits = compose(resolved.query, lang, hits, self.scorer, self.index.sources, self.index.texts,
+                                 self.settings.max_answer_sentences)
+        else:
+            text, cits = "", []
+        if not text:
+            text, see_also = refusal(lang, support.missing, hits, self.index.sources, self.index.texts)
+            answer.refused, answer.see_also = True, see_also
+            text += "\n" + SEE_ALSO[lang] + "".join(
+                f"\n- {c.quote_en if lang == 'en' and c.quote_en else c.quote}" for c in see_also)
+        for f in findings:
+            f.citation = self._rule_citation(f, cits)
+        answer.citations = cits
+        supporting = [c.quote + " " + c.quote_en for c in cits]
+        findings += guard_mod.check_answer(text, supporting, self.rules)
+        answer.findings = findings
+        answer.level = max((f.level for f in findings), key=LEVEL_ORDER.__getitem__, default="none")
+        answer.text = self._lead(findings, lang) + text
+        if traditional:
+            answer.text = to_traditional(answer.text)
+        timings["compose"] = _ms(t)
+        timings["total"] = _ms(t0)
+        answer.timings_ms = timings
+        return answer
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "corpus_version": self.index.version, "passages": len(self.index.passages),
+                "documents": list(self.index.sources), "embedder": self.index.manifest["embedder_name"],
+                "chunking": self.index.manifest["chunking"]}
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _supported(self, support) -> bool:
+        return support.coverage >= self.settings.min_term_overlap and support.dense >= self.settings.min_dense_score
+
+    def _lead(self, findings: list[GuardFinding], lang: str) -> str:
+        """Guard verdicts lead the answer in plain words, with the rule's quote."""
+        lines = []
+        for f in sorted(findings, key=lambda f: -LEVEL_ORDER[f.level]):
+            if f.level == "none":
+                continue
+            lead = BLOCK_LEAD[lang] if f.level == "block" else WARN_LEAD[lang]
+            ref = f" [{f.citation.n}]" if f.citation else ""
+            quote = f"「{f.source_quote}」" if f.source_quote and lang == "zh" else (
+                f' (source: "{f.source_quote}")' if f.source_quote else "")
+            lines.append(f"{lead}{f.message}{quote}{ref}")
+        return ("\n".join(lines) + "\n\n") if lines else ""
+
+    def _rule_citation(self, f: GuardFinding, cits: list[Citation]) -> Citation | None:
+        """Point a rule's quote at the indexed passage that contains it, numbered after `cits`."""
+        if not f.source_quote:
+            return None
+        doc_id = (f.source_doc or "").split("/")[-1].split(".")[0]
+        text = self.index.texts.get(doc_id)
+        if text is None:
+            return None
+        pos = text.find(f.source_quote)
+        if pos < 0:
+            return None
+        span = (pos, pos + len(f.source_quote))
+        for c in cits:
+            if c.doc_id == doc_id and c.start <= span[0] and span[1] <= c.end:
+                return c
+        for p in self.index.passages:
+            if p.doc_id == doc_id and any(s <= span[0] and span[1] <= e for s, e in p.sentences):
+                cit = make_citation(len(cits) + 1, p, span, self.index.sources[doc_id], text)
+                cits.append(cit)
+                return cit
+        return None
+
+
+def _ms(t: float) -> float:
+    return round((time.perf_counter() - t) * 1000, 2)

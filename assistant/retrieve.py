@@ -1,0 +1,184 @@
+"""Stage 5: find passages for a question (BM25, dense, or both fused) and measure support.
+
+A searcher implements one method, `search(query, k)`. `GuidelineRetriever` wraps any of them as a
+langchain-core BaseRetriever so other langchain code can use our index unchanged.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from .embed import Embedder
+from .fusion import rrf
+from .glossary import Glossary
+from .index import Index, index_text
+from .model import Passage, ScoredPassage
+from .tokens import content_terms, tokenize
+
+
+@dataclass
+class Query:
+    """A question prepared once for every searcher: simplified text, glossary expansion, embedding."""
+
+    text: str
+    expanded: str
+    embedder: Embedder
+
+    @cached_property
+    def tokens(self) -> list[str]:
+        return tokenize(self.expanded)
+
+    @cached_property
+    def vector(self) -> np.ndarray:
+        return self.embedder.embed_query(self.text)
+
+
+class Searcher:
+    name = "base"
+
+    def search(self, query: Query, k: int) -> list[ScoredPassage]:
+        raise NotImplementedError
+
+
+@dataclass
+class BM25Searcher(Searcher):
+    index: Index
+    name: str = "bm25"
+
+    def search(self, query: Query, k: int) -> list[ScoredPassage]:
+        vocab = self.index.bm25.vocab_dict
+        toks = [t for t in query.tokens if t in vocab]
+        if not toks:
+            return []
+        scores = self.index.bm25.get_scores(toks)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [ScoredPassage(self.index.passages[i], float(scores[i]), r + 1, {"bm25": float(scores[i])})
+                for r, i in enumerate(order) if scores[i] > 0]
+
+
+@dataclass
+class DenseSearcher(Searcher):
+    index: Index
+    name: str = "dense"
+
+    def search(self, query: Query, k: int) -> list[ScoredPassage]:
+        by_id = self.index.by_id
+        hits = self.index.dense_search(query.vector, k)
+        return [ScoredPassage(by_id[pid], s, r + 1, {"dense": s}) for r, (pid, s) in enumerate(hits)]
+
+
+@dataclass
+class HybridSearcher(Searcher):
+    sparse: Searcher
+    dense: Searcher
+    candidates: int = 20
+    rrf_k: int = 60
+    name: str = "hybrid"
+
+    def search(self, query: Query, k: int) -> list[ScoredPassage]:
+        lists = [self.sparse.search(query, self.candidates), self.dense.search(query, self.candidates)]
+        by_id: dict[str, ScoredPassage] = {}
+        for hits in lists:
+            for h in hits:
+                prev = by_id.setdefault(h.passage.id, ScoredPassage(h.passage, 0.0))
+                prev.scores.update(h.scores)
+        fused = rrf([[h.passage.id for h in hits] for hits in lists], k=self.rrf_k)
+        out = []
+        for rank, (pid, score) in enumerate(fused[:k], start=1):
+            sp = by_id[pid]
+            sp.score, sp.rank = score, rank
+            sp.scores["rrf"] = score
+            out.append(sp)
+        return out
+
+
+@dataclass
+class Support:
+    """How well the best passages cover the question: the basis of refusal."""
+
+    coverage: float  # idf-weighted share of the question's concepts found in the best passage
+    dense: float  # best dense similarity among the results
+    missing: list[str] = field(default_factory=list)  # question terms no passage mentions
+
+
+class SupportScorer:
+    """Concept coverage: a question term and its glossary equivalents count as one concept."""
+
+    def __init__(self, index: Index, glossary: Glossary) -> None:
+        self.glossary = glossary
+        self.terms = {p.id: content_terms(index_text(p)) for p in index.passages}
+        n = len(self.terms)
+        df: dict[str, int] = {}
+        for ts in self.terms.values():
+            for t in ts:
+                df[t] = df.get(t, 0) + 1
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.unknown_idf = math.log(1 + n) * 2.5  # a term the corpus never mentions weighs most
+
+    def concepts(self, question: str) -> list[set[str]]:
+        groups: list[set[str]] = []
+        covered: set[str] = set()
+        for term in self.glossary.find(question):
+            forms = set()
+            for f in term.forms:
+                forms |= content_terms(f) | ({f.lower()} if f.isascii() else set())
+            if forms:
+                groups.append(forms)
+                covered |= forms
+        for t in content_terms(question, search_mode=False):
+            if t not in covered and not any(t in g for g in groups):
+                groups.append({t})
+        # Sub-tokens of a glossary term (干细胞 inside 间充质干细胞) are already counted by it.
+        return [g for g in groups if not any(g < other for other in groups)]
+
+    def weight(self, concept: set[str]) -> float:
+        known = [self.idf[t] for t in concept if t in self.idf]
+        return max(known) if known else self.unknown_idf
+
+    def coverage(self, question: str, passage: Passage) -> tuple[float, list[str]]:
+        groups = self.concepts(question)
+        if not groups:
+            return 0.0, []
+        terms = self.terms.get(passage.id) or content_terms(index_text(passage))
+        total = sum(self.weight(g) for g in groups)
+        hit = sum(self.weight(g) for g in groups if g & terms)
+        missing = [min(g, key=len) for g in groups if not g & terms]
+        return hit / total, missing
+
+    def score(self, question: str, hits: list[ScoredPassage]) -> Support:
+        best = (0.0, [])
+        for h in hits:
+            cov = self.coverage(question, h.passage)
+            if cov[0] > best[0]:
+                best = cov
+        dense = max((h.scores.get("dense", 0.0) for h in hits), default=0.0)
+        return Support(best[0], dense, best[1])
+
+
+class GuidelineRetriever(BaseRetriever):
+    """langchain-core adapter: our searchers return `Document`s with score and citation metadata."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    searcher: Searcher
+    embedder: Embedder
+    glossary: Glossary
+    k: int = 5
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+                                ) -> list[Document]:
+        q = Query(query, self.glossary.expand(query), self.embedder)
+        return [to_document(h) for h in self.searcher.search(q, self.k)]
+
+
+def to_document(h: ScoredPassage) -> Document:
+    p = h.passage
+    return Document(page_content=p.text, id=p.id, metadata={
+        "chunk_id": p.id, "doc_id": p.doc_id, "section": " / ".join(p.section), "start": p.start,
+        "end": p.end, "text_en": p.text_en, "score": h.score, "rank": h.rank, **h.scores})
