@@ -17,6 +17,7 @@ from .compose import SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
 from .conversation import resolve
 from .embed import Embedder, get_embedder
+from .faq import Faq, asks_personal_dose, load_faq
 from .glossary import Glossary, install_jieba_terms, load_glossary
 from .index import Index, build, current_version
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
@@ -26,6 +27,7 @@ from .patient import PatientContext
 
 BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
 WARN_LEAD = {"zh": "注意：", "en": "Caution: "}
+FAQ_MIN_MATCH = 0.3  # word-overlap (Jaccard) with a sample question; below it we answer from passages
 
 
 def make_searcher(kind: str, index: Index, settings: Settings) -> Searcher:
@@ -47,6 +49,7 @@ class Assistant:
     searcher: Searcher
     scorer: SupportScorer
     rules: Any
+    faq: Faq
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -61,7 +64,8 @@ class Assistant:
         glossary = load_glossary(glossary_path)
         return cls(settings, index, get_embedder(settings.embedder), glossary,
                    make_searcher(retriever or settings.retriever, index, settings),
-                   SupportScorer(index, glossary), guard_mod.load_rules(settings.corpus_dir))
+                   SupportScorer(index, glossary), guard_mod.load_rules(settings.corpus_dir),
+                   load_faq(str(settings.corpus_dir / "faq.yaml")))
 
     # -- public API -------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None) -> list[ScoredPassage]:
@@ -74,7 +78,7 @@ class Assistant:
         result = guard_mod.check(to_simplified(question), patient, lang=lang, rules=self.rules)
         cits: list[Citation] = []
         for f in result.findings:
-            f.citation = self._rule_citation(f, cits)
+            f.citation = self._quote_citation(f.source_doc, f.source_quote, cits)
         return result
 
     def ask(self, turns: list[str] | str, patient: dict | PatientContext | None = None,
@@ -108,24 +112,32 @@ class Assistant:
         t = time.perf_counter()
         answer = Answer(text="", language=lang, query=resolved.query, passages=hits, level=g.level,
                         audience=audience)
-        if self._supported(support):
-            text, cits = compose(resolved.query, lang, hits, self.scorer, self.index.sources, self.index.texts,
-                                 self.settings.max_answer_sentences)
-        else:
-            text, cits = "", []
+        cits: list[Citation] = []
+        text = ""
+        if audience == "patient":
+            text, cits = self._faq_answer(resolved.query, lang)
+        if not text and self._supported(support):
+            n = self.settings.max_answer_sentences if audience == "clinician" else 2
+            text, cits = compose(resolved.query, lang, hits, self.scorer, self.index.sources, self.index.texts, n)
+            if text and audience == "patient":
+                text = self.faq.explain_terms(text, lang)
         if not text:
             text, see_also = refusal(lang, support.missing, hits, self.index.sources, self.index.texts)
             answer.refused, answer.see_also = True, see_also
             text += "\n" + SEE_ALSO[lang] + "".join(
                 f"\n- {c.quote_en if lang == 'en' and c.quote_en else c.quote}" for c in see_also)
+        if audience == "patient":
+            if asks_personal_dose(question):
+                text = self.faq.personal_dose[lang] + "\n" + text
+            text += "\n\n" + self.faq.safety[lang]
         for f in findings:
-            f.citation = self._rule_citation(f, cits)
+            f.citation = self._quote_citation(f.source_doc, f.source_quote, cits)
         answer.citations = cits
         supporting = [c.quote + " " + c.quote_en for c in cits]
         findings += guard_mod.check_answer(text, supporting, self.rules)
         answer.findings = findings
         answer.level = max((f.level for f in findings), key=LEVEL_ORDER.__getitem__, default="none")
-        answer.text = self._lead(findings, lang) + text
+        answer.text = self._lead(findings, lang, audience) + text
         if traditional:
             answer.text = to_traditional(answer.text)
         timings["compose"] = _ms(t)
@@ -142,37 +154,54 @@ class Assistant:
     def _supported(self, support) -> bool:
         return support.coverage >= self.settings.min_term_overlap and support.dense >= self.settings.min_dense_score
 
-    def _lead(self, findings: list[GuardFinding], lang: str) -> str:
+    def _lead(self, findings: list[GuardFinding], lang: str, audience: str = "clinician") -> str:
         """Guard verdicts lead the answer in plain words, with the rule's quote."""
         lines = []
         for f in sorted(findings, key=lambda f: -LEVEL_ORDER[f.level]):
             if f.level == "none":
                 continue
             lead = BLOCK_LEAD[lang] if f.level == "block" else WARN_LEAD[lang]
+            if audience == "patient":
+                lines.append(f"{lead}{guard_mod.plain_message(f, lang)}" + (f" [{f.citation.n}]" if f.citation else ""))
+                continue
             ref = f" [{f.citation.n}]" if f.citation else ""
             quote = f"「{f.source_quote}」" if f.source_quote and lang == "zh" else (
                 f' (source: "{f.source_quote}")' if f.source_quote else "")
             lines.append(f"{lead}{f.message}{quote}{ref}")
         return ("\n".join(lines) + "\n\n") if lines else ""
 
-    def _rule_citation(self, f: GuardFinding, cits: list[Citation]) -> Citation | None:
-        """Point a rule's quote at the indexed passage that contains it, numbered after `cits`."""
-        if not f.source_quote:
+    def _faq_answer(self, question: str, lang: str) -> tuple[str, list[Citation]]:
+        """A curated FAQ answer when the question matches one well; its quotes become citations."""
+        entry, score = self.faq.match(question, lang)
+        if entry is None or score < FAQ_MIN_MATCH:
+            return "", []
+        cits: list[Citation] = []
+        refs = []
+        for source, quote in entry.quotes:
+            c = self._quote_citation(source, quote, cits)
+            if c:
+                refs.append(f"[{c.n}]")
+        return f"{entry.answer[lang]} {''.join(refs)}", cits
+
+    def _quote_citation(self, source: str, quote: str, cits: list[Citation]) -> Citation | None:
+        """Point a verbatim quote (rule or FAQ) at the passage containing it, numbered after `cits`."""
+        if not quote:
             return None
-        doc_id = (f.source_doc or "").split("/")[-1].split(".")[0]
+        doc_id = (source or "").split("/")[-1].split(".")[0]
         text = self.index.texts.get(doc_id)
         if text is None:
             return None
-        pos = text.find(f.source_quote)
+        pos = text.find(quote)
         if pos < 0:
             return None
-        span = (pos, pos + len(f.source_quote))
+        span = (pos, pos + len(quote))
         for c in cits:
             if c.doc_id == doc_id and c.start <= span[0] and span[1] <= c.end:
                 return c
         for p in self.index.passages:
             if p.doc_id == doc_id and any(s <= span[0] and span[1] <= e for s, e in p.sentences):
-                cit = make_citation(len(cits) + 1, p, span, self.index.sources[doc_id], text)
+                en = next((tr for (s, e), tr in zip(p.sentences, p.sentences_en) if s <= span[0] and span[1] <= e), "")
+                cit = make_citation(len(cits) + 1, p, span, self.index.sources[doc_id], text, en)
                 cits.append(cit)
                 return cit
         return None

@@ -39,6 +39,12 @@ def sentence_spans(seg: Segment) -> list[tuple[int, int]]:
     return out
 
 
+def _joint(text: str, prev_end: int, start: int) -> str:
+    """What joins two sentences in a passage: their own spacing on one line, else a newline."""
+    gap = text[prev_end:start]
+    return gap if gap.strip() == "" and "\n" not in gap else "\n"
+
+
 def _passage(doc: Normalised, section: tuple[str, ...], spans: list[tuple[int, int]],
              translations: dict[tuple[int, int], str]) -> Passage:
     # Sentences of one line are contiguous; between lines we join with a newline.
@@ -46,8 +52,7 @@ def _passage(doc: Normalised, section: tuple[str, ...], spans: list[tuple[int, i
     prev_end = None
     for s, e in spans:
         if prev_end is not None:
-            gap = doc.text[prev_end:s]
-            parts.append(gap if gap.strip() == "" and "\n" not in gap else "\n")
+            parts.append(_joint(doc.text, prev_end, s))
         parts.append(doc.text[s:e])
         prev_end = e
     text = "".join(parts)
@@ -90,10 +95,13 @@ def chunk(doc: Normalised, max_chars: int = 200,
             flush()
             section = seg.section
         for s, e in sentence_spans(seg):
-            if current and size + (e - s) > max_chars:
+            # `size` is the length of the passage text, joints included, so max_chars holds for it
+            joint = len(_joint(doc.text, current[-1][1], s)) if current else 0
+            if current and size + joint + (e - s) > max_chars:
                 flush()
+                joint = 0
             current.append((s, e))
-            size += e - s
+            size += joint + e - s
     flush()
     return passages
 

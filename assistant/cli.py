@@ -184,6 +184,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="directory for the Markdown report and chart")
     s.add_argument("--json", dest="json_out", help="write per-item results as JSON")
     s.add_argument("--min", dest="mins", action="append", default=[], help="METRIC=VALUE; exit 1 if below")
+    s.add_argument("--max", dest="maxes", action="append", default=[], help="METRIC=VALUE; exit 1 if above")
     s.add_argument("--quiet", "-q", action="store_true")
     s.set_defaults(func=cmd_eval)
 

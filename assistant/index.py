@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -120,8 +121,10 @@ def _version_hash(settings: Settings, chunking: str, passages: list[Passage], me
 
 
 def collection_name(settings: Settings, version: str) -> str:
-    emb = get_embedder(settings.embedder).name
-    return f"{emb}-{version}"[:60].replace("_", "-")
+    """`<embedder>-<version>`: the version must survive intact (`_gc` reads it back from the name),
+    so a long model name is shortened instead, and characters Chroma refuses become "-"."""
+    emb = re.sub(r"[^A-Za-z0-9.-]+", "-", get_embedder(settings.embedder).name).strip("-.") or "embedder"
+    return f"{emb[:60 - len(version) - 1].rstrip('-.')}-{version}"
 
 
 def _pointer(settings: Settings, chunking: str) -> Path:
@@ -211,17 +214,26 @@ def build(settings: Settings, chunking: str = "sentences", progress: bool | None
 
 
 def _gc(settings: Settings, client, keep: set[str]) -> None:
-    """Drop leftovers of interrupted builds and versions no pointer refers to."""
+    """Drop leftovers of interrupted builds and versions no pointer refers to.
+
+    Only collections of versions this data dir built (a version dir or an interrupted `.tmp-<version>-<pid>`
+    dir) are dropped: a shared `chroma run` server also holds other users' collections.
+    """
     live = {p.read_text().strip() for p in settings.index_root.glob("CURRENT-*") if p.is_file()} | keep
+    dropped: set[str] = set()
     for d in settings.index_root.iterdir():
         if d.is_dir() and d.name.startswith(".tmp-") and not d.name.endswith(f"-{os.getpid()}"):
+            dropped.add(d.name.split("-")[1])
             shutil.rmtree(d, ignore_errors=True)
-        elif d.is_dir() and d.name not in live:
+        elif d.is_dir() and not d.name.startswith(".") and d.name not in live:
+            dropped.add(d.name)
             shutil.rmtree(d, ignore_errors=True)
+    dropped -= live
     try:
         for c in client.list_collections():
             cname = c if isinstance(c, str) else c.name
-            if cname.rsplit("-", 1)[-1] not in live and "-" in cname:
+            m = re.fullmatch(r".+-([0-9a-f]{12})", cname)
+            if m and m.group(1) in dropped:
                 client.delete_collection(cname)
     except Exception:  # noqa: BLE001 - best effort; a server may refuse listing
         pass

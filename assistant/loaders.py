@@ -59,10 +59,14 @@ def _docx_text(path: Path) -> str:
     import zipfile
 
     import docx
+    from docx.opc.exceptions import OpcError
+    from lxml.etree import LxmlError
 
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+    # A file that is not a zip at all raises PackageNotFoundError (an OpcError); broken XML inside
+    # the zip raises an lxml error. Both are unreadable documents, not crashes.
+    except (zipfile.BadZipFile, KeyError, ValueError, OpcError, LxmlError) as e:
         raise DocumentError(f"{path}: unreadable DOCX ({e})") from e
     lines = [p.text for p in document.paragraphs]
     for table in document.tables:

@@ -17,12 +17,13 @@ from typing import Any
 import yaml
 
 from assistant.model import InputError
-from assistant.quantities import Quantity, parse_number, parse_quantities
+from assistant.quantities import Quantity, parse_quantities
 
 CONDITIONS = ("diabetes", "severe_infection", "malignancy", "coagulopathy", "thrombocytopenia", "organ_failure")
 PRODUCTS = ("PRP", "MSCs", "MPCs", "BMAC", "regenerative")
 MG_DL_PER_MMOL_L = Decimal("18.0")
 BARE_GLUCOSE_MG_DL_FROM = Decimal(35)  # a unit-less glucose >= 35 is read as mg/dL, below as mmol/L
+_I = re.IGNORECASE | re.ASCII  # ASCII \b: Python treats CJK as word characters ("做PRP吗")
 _NUMBER_FIELDS = ("age", "glucose_mmol_l", "glucose_mg_dl", "nsaid_last_dose_days_ago", "platelets_10e9_per_l")
 
 
@@ -54,7 +55,8 @@ class PatientContext:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - known)
         if unknown:
-            raise InputError(f"unknown patient field(s): {', '.join(map(str, unknown))}; allowed: {', '.join(sorted(known))}")
+            raise InputError(f"unknown patient field(s): {', '.join(map(str, unknown))}; "
+                             f"allowed: {', '.join(sorted(known))}")
         out = cls()
         for name in _NUMBER_FIELDS:
             if d.get(name) is not None:
@@ -83,9 +85,6 @@ class PatientContext:
         if self.glucose_mg_dl is not None:
             return Decimal(str(self.glucose_mg_dl)) / MG_DL_PER_MMOL_L
         return None
-
-    def is_empty(self) -> bool:
-        return self == PatientContext()
 
 
 def _number(name: str, v: Any) -> float:
@@ -122,13 +121,9 @@ class Drug:
 class DrugLexicon:
     drugs: tuple[Drug, ...]
 
-    def _pattern(self) -> re.Pattern[str]:
-        names = sorted({n for d in self.drugs for n in d.names}, key=len, reverse=True)
-        alts = [(rf"(?<![A-Za-z]){re.escape(n)}(?![A-Za-z])" if n.isascii() else re.escape(n)) for n in names]
-        return re.compile("|".join(alts), re.IGNORECASE)
-
     def lookup(self, name: str) -> Drug | None:
         """The drug a (possibly free-text) medication name refers to."""
+        name = normalise_text(name)
         key = name.strip().lower()
         for d in self.drugs:
             if any(n.lower() == key for n in d.names):
@@ -142,7 +137,9 @@ class DrugLexicon:
 
 @lru_cache(maxsize=8)
 def _lexicon_re(lex: DrugLexicon) -> re.Pattern[str]:
-    return lex._pattern()
+    """Longest name first; Latin names only on letter boundaries (NSAIDs, not 'NSAID' + 's')."""
+    names = sorted({n for d in lex.drugs for n in d.names}, key=len, reverse=True)
+    return re.compile("|".join(rf"(?<![A-Za-z]){re.escape(n)}(?![A-Za-z])" for n in names), _I)
 
 
 @lru_cache(maxsize=4)
@@ -157,32 +154,30 @@ def load_drugs(path: str | Path | None = None) -> DrugLexicon:
 
 # ----------------------------------------------------------------------------- text helpers
 _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# Offline fallback for the traditional characters our keyword lists need (OpenCC does the rest).
+_T2S = str.maketrans("懷漿間質幹細濃縮腎異療醫學雙嗎歲週個億萬藥臟發燒腫脹後術過還嚴惡減計數歷無沒癥縣紅熱膿",
+                     "怀浆间质干细浓缩肾异疗医学双吗岁周个亿万药脏发烧肿胀后术过还严恶减计数历无没症县红热脓")
 
 
 def normalise_text(text: str) -> str:
     """Full-width ASCII -> ASCII and traditional -> simplified, keeping every offset unchanged."""
-    text = text.translate(_FULLWIDTH)
+    text = text.translate(_FULLWIDTH).translate(_T2S)
     try:
         from assistant.language import to_simplified
         simple = to_simplified(text)
-        if len(simple) == len(text):
-            return simple
-    except Exception:  # OpenCC missing: the keyword lists below carry the common traditional forms
-        pass
-    return text
+        return simple if len(simple) == len(text) else text
+    except Exception:  # OpenCC missing: _T2S covers the keywords
+        return text
 
 
-_CLAUSE_BREAK = re.compile(r"[,;。!?;!?\n]|,\s|\.\s|\bbut\b|但是?|不过|however", re.IGNORECASE)
-_NEG_ZH = re.compile(r"(没有|沒有|没|無|无(?!法|菌|效|痛)|未(?!来|經|经)|否认|排除|并无|不是|非(?!常|甾|類|类))")
-_NEG_EN = re.compile(r"\b(no|not|never|without|denies|denied|negative for|free of|non)\b", re.IGNORECASE)
-_NOT_A_FACT_AFTER = re.compile(r"^\s*(的)?\s*(风险|发生率|几率|概率|可能|risk|rate|incidence|chance)", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r",(?!\d{3})|[;。!?\n]|\.\s|\bbut\b|但是?|不过|however", _I)
+_NEG_ZH = re.compile(r"(没有|没|无(?!法|菌|效|痛)|未(?!来|经)|否认|排除|并无|不是|非(?!常|甾|类))(?!控制|控|达标|规律|好)")
+_NEG_EN = re.compile(r"\b(no|not|never|without|denies|denied|negative for|free of|non)\b", _I)
+_NOT_A_FACT_AFTER = re.compile(r"^\s*(的)?\s*(风险|发生率|几率|概率|可能|risk|rate|incidence|chance)", _I)
 
 
 def _clause_start(text: str, pos: int) -> int:
-    last = 0
-    for m in _CLAUSE_BREAK.finditer(text, 0, pos):
-        last = m.end()
-    return last
+    return max((m.end() for m in _CLAUSE_BREAK.finditer(text, 0, pos)), default=0)
 
 
 def _clause_end(text: str, pos: int) -> int:
@@ -196,26 +191,28 @@ def negated(text: str, start: int, end: int | None = None) -> bool:
     if _NEG_ZH.search(before[-15:]) or _NEG_EN.search(before[-45:]):
         return True
     after = text[end:end + 12] if end is not None else ""
-    return bool(re.match(r"^\s*(-free|阴性|已排除|(病史)?(否认|无))", after, re.IGNORECASE))
+    return bool(re.match(r"^\s*(-free|阴性|已排除|(病史)?(否认|无))", after, _I))
 
 
 # ----------------------------------------------------------------------------- condition lexicon
 _CONDITION_TERMS: dict[str, str] = {
-    "diabetes": r"糖尿病|糖尿病患者|diabet(?:es|ic)|\bT[12]DM\b",
-    "severe_infection": (r"严重(?:的)?\S{0,6}?感染|重症感染|败血症|脓毒症|脓毒血症|化脓性关节炎|关节感染|活动性感染"
-                         r"|severe\s+(?:\w+\s+){0,4}?infection|sepsis|septic|active infection"),
-    "malignancy": (r"(?<!致)(?<!抗)(?:恶性肿瘤|癌症|[肺肝胃肠乳腺胰前列腺骨鼻咽宫颈甲状腺]{1,3}癌|癌(?!痛指南|变)|白血病|淋巴瘤|骨髓瘤|肉瘤|化疗|放疗)"
-                   r"|\b(?:cancer|carcinoma|malignan(?:cy|t)|leuka?emia|lymphoma|myeloma|sarcoma|metasta\w+|chemotherapy)\b"),
-    "coagulopathy": (r"凝血(?:功能)?(?:障碍|异常|紊乱|病)|血友病|出血性疾病|出血倾向|血管性血友病"
-                     r"|coagulopath\w*|coagulation disorder|clotting disorder|bleeding disorder|ha?emophilia|von willebrand"),
+    "diabetes": r"糖尿病|diabet(?:es|ic)|\bT[12]DM\b",
+    "severe_infection": r"严重(?:的)?[^\s,;。:、]{0,6}?感染|重症感染|败血症|脓毒症|脓毒血症|化脓性关节炎|关节感染|活动性感染"
+                        r"|severe\s+(?:\w+\s+){0,4}?infection|sepsis|septic|active infection",
+    "malignancy": r"(?<!致)(?<!抗)(?:恶性肿瘤|癌症|[肺肝胃肠乳腺胰前列腺骨鼻咽宫颈甲状腺]{1,3}癌|癌(?!痛指南|变)"
+                  r"|白血病|淋巴瘤|骨髓瘤|肉瘤|化疗|放疗)|\b(?:cancer|carcinoma|malignan(?:cy|t)|leuka?emia|lymphoma"
+                  r"|myeloma|sarcoma|metasta\w+|chemotherapy)\b",
+    "coagulopathy": r"凝血(?:功能)?(?:障碍|异常|紊乱|病)|血友病|出血性疾病|出血倾向|coagulopath\w*|coagulation disorder"
+                    r"|clotting disorder|bleeding disorder|ha?emophilia|von willebrand",
     "thrombocytopenia": r"血小板(?:计数)?(?:减少|过低|偏低|低下|低)|thrombocytopeni\w*|low platelets?(?: count)?|\bITP\b",
-    "organ_failure": (r"(?:肝|肾|心|呼吸|器官|脏器|多脏器|多器官)(?:功能)?衰竭|心衰|尿毒症|透析|失代偿"
-                      r"|(?:liver|kidney|renal|heart|cardiac|hepatic|respiratory|organ)\s+failure|\bESRD\b|end-stage renal|dialysis|decompensated"),
+    "organ_failure": r"(?:肝|肾|心|呼吸|器官|脏器|多脏器|多器官)(?:功能)?衰竭|心衰|尿毒症|透析|失代偿"
+                     r"|(?:liver|kidney|renal|heart|cardiac|hepatic|respiratory|organ)\s+failure|\bESRD\b"
+                     r"|end-stage renal|dialysis|decompensated",
 }
-_CONDITION_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _CONDITION_TERMS.items()}
-_NOT_MALIGNANCY = re.compile(r"(致癌|引起癌|导致癌|癌变|cause[sd]?\s+cancer|cancer\s+risk|risk\s+of\s+cancer|cancer pain guideline"
-                             r"|NCCN)", re.IGNORECASE)
-_PREGNANT_RE = re.compile(r"妊娠|怀孕|孕妇|孕期|孕\d+周|身孕|pregnan\w+", re.IGNORECASE)
+_CONDITION_RE = {k: re.compile(v, _I) for k, v in _CONDITION_TERMS.items()}
+_NOT_MALIGNANCY = re.compile(r"(致癌|引起癌|导致癌|癌变|cause[sd]?\s+cancer|cancer\s+risk|risk\s+of\s+cancer"
+                             r"|cancer pain guideline|NCCN)", _I)
+_PREGNANT_RE = re.compile(r"妊娠|怀孕|孕妇|孕期|孕\d+周|身孕|pregnan\w+", _I)
 
 
 def _has_condition(text: str, cond: str) -> bool:
@@ -229,26 +226,22 @@ def _has_condition(text: str, cond: str) -> bool:
 
 
 def _pregnancy(text: str) -> bool | None:
-    found: bool | None = None
-    for m in _PREGNANT_RE.finditer(text):
-        if _NOT_A_FACT_AFTER.match(text[m.end():]):
-            continue
-        if negated(text, m.start(), m.end()):
-            found = False if found is None else found
-        else:
-            return True
-    return found
+    """True if any mention is affirmative, False if all are negated (非孕期, not pregnant), else None."""
+    hits = [not negated(text, m.start(), m.end()) for m in _PREGNANT_RE.finditer(text)
+            if not _NOT_A_FACT_AFTER.match(text[m.end():])]
+    return any(hits) if hits else None
 
 
 # ----------------------------------------------------------------------------- numeric facts
-_AGE_AFTER = re.compile(r"^\s*(多)?(周岁|岁|-?\s*years?[- ]old|-?\s*yrs?[- ]old|\s*y/?o\b|\s*yo\b)", re.IGNORECASE)
-_AGE_BEFORE = re.compile(r"(aged|age|年龄|年纪)\s*(:|:|is|of|为|是)?\s*$", re.IGNORECASE)
-_GLUCOSE_KEY = re.compile(r"(血糖|葡萄糖|glucose|blood sugar|sugar|\bBG\b|\bFBG\b|\bFPG\b|\bGLU\b)", re.IGNORECASE)
-_A1C_KEY = re.compile(r"(糖化|HbA1c|A1c)", re.IGNORECASE)
+_AGE_AFTER = re.compile(r"^\s*(多)?(old\b|周岁|岁|-?\s*years?[- ]old|-?\s*yrs?[- ]old|\s*y/?o\b|\s*yo\b)", _I)
+_AGE_BEFORE = re.compile(r"(aged|age|年龄|年纪)\s*(:|:|is|of|为|是)?\s*$"
+                         r"|\b(I'm|I am|(mother|father|mom|dad|patient|wife|husband|grand\w+|she|he) (is|was))\s*$", _I)
+_GLUCOSE_KEY = re.compile(r"(血糖|葡萄糖|glucose|blood sugar|sugar|\bBG\b|\bFBG\b|\bFPG\b|\bGLU\b)", _I)
+_A1C_KEY = re.compile(r"(糖化|HbA1c|A1c)", _I)
 _PLATELET_COUNT = re.compile(
     r"(血小板计数|血小板|PLT|platelet count|platelets?)\s*(?:of|is|was|为|是|:|:)?\s*"
-    r"(\d+(?:\.\d+)?(?:,\d{3})*)\s*(?:(?:[×xX*]\s*10\s*\^?\s*9|×10⁹)\s*/\s*L|(/\s*(?:μL|uL|µL|mm3|mm³))|(?=\s*$|\s*[,,;。.]))",
-    re.IGNORECASE)
+    r"(\d+(?:\.\d+)?(?:,\d{3})*)\s*"
+    r"(?:(?:[×xX*]\s*10\s*\^?\s*9|×10⁹)\s*/\s*L|(/\s*(?:μL|uL|µL|mm3|mm³))|(?=\s*$|\s*[,;。.]))", _I)
 
 
 def _ages(text: str, qs: list[Quantity]) -> list[Decimal]:
@@ -257,33 +250,35 @@ def _ages(text: str, qs: list[Quantity]) -> list[Decimal]:
         if q.unit not in ("year", None) or q.is_range:
             continue
         own = q.text.lower()
-        if (q.unit == "year" and any(k in own for k in ("岁", "old", "y/o"))) or _AGE_AFTER.match(text[q.end:]) \
-                or _AGE_BEFORE.search(text[max(0, q.start - 12):q.start]):
-            if 0 <= q.low <= 130:
-                out.append(q.low)
+        stated = (q.unit == "year" and any(k in own for k in ("岁", "old", "y/o"))) or _AGE_AFTER.match(text[q.end:])
+        before = _AGE_BEFORE.search(text[max(0, q.start - 16):q.start]) and not text[q.end:].lstrip().startswith("%")
+        if (stated or before) and 0 <= q.low <= 130:
+            out.append(q.low)
     return out
 
 
 def _glucose(text: str, qs: list[Quantity]) -> tuple[Decimal | None, str | None]:
+    """First glucose value: a number right after 血糖/glucose in the same clause (not HbA1c, not a target)."""
     for q in qs:
-        if q.unit not in ("mmol/L", "mg/dL", None) or q.comparator in ("<", "<="):
+        if q.unit not in ("mmol/L", "mg/dL", None) or q.comparator in ("<", "<=") or q.is_range:
             continue
         before = text[max(_clause_start(text, q.start), q.start - 14):q.start]
         key = list(_GLUCOSE_KEY.finditer(before))
-        if not key or _A1C_KEY.search(before[key[-1].start() - 4 if key[-1].start() >= 4 else 0:]):
+        if not key or _A1C_KEY.search(before[max(0, key[-1].start() - 3):]):
+            continue
+        if re.match(r"\s*(以下|以内|以上|below|under|or (less|lower|more))", text[q.end:], _I):
             continue
         if q.unit is None:
             if text[q.end:q.end + 3].lstrip().startswith(("%", "mmol", "mg")):
                 continue
-            unit = "mg/dL" if q.low >= BARE_GLUCOSE_MG_DL_FROM else "mmol/L"
-            return q.low, unit
+            return q.low, ("mg/dL" if q.low >= BARE_GLUCOSE_MG_DL_FROM else "mmol/L")
         return q.low, q.unit
     return None, None
 
 
 def _platelets(text: str) -> Decimal | None:
     for m in _PLATELET_COUNT.finditer(text):
-        if re.match(r"\s*(万|亿|billion|million)", text[m.end(2):], re.IGNORECASE):
+        if re.match(r"\s*(万|亿|billion|million)", text[m.end(2):], _I):
             continue
         v = Decimal(m.group(2).replace(",", ""))
         return v / 1000 if m.group(3) else v
@@ -291,52 +286,59 @@ def _platelets(text: str) -> Decimal | None:
 
 
 # ----------------------------------------------------------------------------- medications
-_INTAKE = re.compile(r"(吃了|吃过|在吃|还吃|服了|服用|服过|在服|用了|在用|正在|一直|还在|长期|每天|刚吃|刚服|停了|已停|停药|停用了|停掉"
-                     r"|\btook\b|\btaking\b|\btakes\b|\bbeen on\b|\b(?:am|is|are|was|were)\s+on\b|\bon\b|\bstopped\b|\bquit\b|\blast\b|\bused\b|\busing\b)",
-                     re.IGNORECASE)
-_MODAL = re.compile(r"(能|可以|能否|可否|需要|需|要不要|是否|应该|应|得|should|can|could|may|need to|must|have to|when to)\s*$", re.IGNORECASE)
-_AGO_AFTER = re.compile(r"^\s*(了)?\s*(以前|之前|前|ago|before|earlier)", re.IGNORECASE)
-_STOP_BEFORE = re.compile(r"(停(?:用|药|了|掉)?(?:了)?|stopped\s.*|quit\s.*|off\s.*|since\s.*)\s*$", re.IGNORECASE)
+_INTAKE = re.compile(r"(吃了|吃过|在吃|还吃|服了|服用|服过|在服|用了|在用|正在|一直|还在|长期|每天|刚吃|刚服|停了|已停|停药"
+                     r"|停用了|停掉|\b(?:took|taking|takes|on|stopped|quit|last|used|using)\b)", _I)
+_MODAL = re.compile(r"(能|可以|能否|可否|需要|需|要不要|是否|应该|应|得|should|can|could|may|need to|must|have to"
+                    r"|when to)\s*$", _I)
+_AGO_AFTER = re.compile(r"^\s*(了)?\s*(以前|之前|前|ago|before|earlier)", _I)
+_STOP_BEFORE = re.compile(r"((?<!不)停[^,;。]{0,12}|stopped\s.*|quit\s.*|off\s.*|since\s.*)\s*$", _I)
 _RELATIVE_DAYS = [
-    (re.compile(r"前天|大前天|day before yesterday", re.IGNORECASE), Decimal(2)),
-    (re.compile(r"昨天|昨晚|昨日|昨夜|yesterday|last night", re.IGNORECASE), Decimal(1)),
-    (re.compile(r"今天|今早|今晨|今日|刚刚|刚才|this morning|today|just took|tonight", re.IGNORECASE), Decimal(0)),
+    (re.compile(r"大前天", _I), Decimal(3)),
+    (re.compile(r"前天|day before yesterday", _I), Decimal(2)),
+    (re.compile(r"昨天|昨晚|昨日|昨夜|yesterday|last night", _I), Decimal(1)),
+    (re.compile(r"今天|今早|今晨|今日|刚刚|刚才|this morning|today|just took|tonight", _I), Decimal(0)),
 ]
+_SENTENCE_END = re.compile(r"[。!?\n]|\.\s")
 _DAYS_PER = {"day": Decimal(1), "week": Decimal(7), "month": Decimal(30), "hour": Decimal(1) / 24}
 
 
-def _days_ago(sentence: str, qs: list[Quantity], offset: int, anchor: int) -> Decimal | None:
-    """Days since the last dose from '3天前', 'stopped ... 10 days ago', '昨天'; nearest to the drug."""
+def _days_ago(text: str, qs: list[Quantity], sent: tuple[int, int], clause: tuple[int, int],
+              anchor: int) -> Decimal | None:
+    """Days since the last dose from '3天前', 'stopped ... 10 days ago' (nearest in the sentence)
+    or '昨天' / 'yesterday' (same clause as the drug)."""
     best: tuple[int, Decimal] | None = None
     for q in qs:
-        s, e = q.start - offset, q.end - offset
-        if q.unit not in _DAYS_PER or s < 0 or e > len(sentence):
+        if q.unit not in _DAYS_PER or q.start < sent[0] or q.end > sent[1]:
             continue
-        if _AGO_AFTER.match(sentence[e:]) or _STOP_BEFORE.search(sentence[max(0, s - 40):s]):
-            d = abs(s - anchor)
-            if best is None or d < best[0]:
-                best = (d, q.low * _DAYS_PER[q.unit])  # type: ignore[operator]
+        ago = _AGO_AFTER.match(text[q.end:sent[1]]) or re.search(r"(前|ago|before)\s*$", q.text)
+        if ago or _STOP_BEFORE.search(text[max(sent[0], q.start - 40):q.start]):
+            dist = abs(q.start - anchor)
+            if best is None or dist < best[0]:
+                best = (dist, q.low * _DAYS_PER[q.unit])  # type: ignore[index]
     if best:
         return best[1]
     for rx, days in _RELATIVE_DAYS:
-        if rx.search(sentence):
+        if rx.search(text, clause[0], clause[1]):
             return days
     return None
 
 
 def _medications(text: str, qs: list[Quantity], lex: DrugLexicon) -> tuple[list[str], Decimal | None]:
+    """Drugs the patient takes or took (an intake cue or a dose time is needed: 'PRP前需停用布洛芬吗' is
+    a general question), and the most recent NSAID dose in days."""
     meds: list[str] = []
     nsaid_days: Decimal | None = None
     for drug, m in lex.find(text):
         if drug is None or negated(text, m.start(), m.end()):
             continue
-        s0 = _clause_start(text, m.start())
-        s0 = max(0, max((x.end() for x in re.finditer(r"[。!?;!?\n]|\.\s", text[:m.start()])), default=0))
-        s1 = re.search(r"[。!?;!?\n]|\.\s|$", text[m.end():])
-        sentence = text[s0:m.end() + (s1.start() if s1 else 0)]
-        days = _days_ago(sentence, qs, s0, m.start() - s0)
-        cue = _INTAKE.search(text[max(_clause_start(text, m.start()), m.start() - 30):m.start()])
-        if days is None and not (cue and not _MODAL.search(text[max(0, cue.start() - 6):cue.start()])):
+        s0 = max((x.end() for x in _SENTENCE_END.finditer(text, 0, m.start())), default=0)
+        s1 = _SENTENCE_END.search(text, m.end())
+        sent = (s0, s1.start() if s1 else len(text))
+        clause = (_clause_start(text, m.start()), _clause_end(text, m.end()))
+        days = _days_ago(text, qs, sent, clause, m.start())
+        cue = _INTAKE.search(text, max(clause[0], m.start() - 30), m.start())
+        taking = cue is not None and not _MODAL.search(text[max(0, cue.start() - 6):cue.start()])
+        if days is None and not taking:
             continue
         if m.group() not in meds:
             meds.append(m.group())
@@ -350,16 +352,12 @@ def extract_patient(text: str, drugs: DrugLexicon | None = None) -> PatientConte
     t = normalise_text(text)
     qs = parse_quantities(t)
     p = PatientContext()
-    ages = _ages(t, qs)
-    p.age = float(ages[0]) if ages else None
+    p.age = next((float(a) for a in _ages(t, qs)), None)
     p.pregnant = _pregnancy(t)
     p.conditions = [c for c in CONDITIONS if _has_condition(t, c)]
     g, unit = _glucose(t, qs)
     if g is not None:
-        if unit == "mg/dL":
-            p.glucose_mg_dl = float(g)
-        else:
-            p.glucose_mmol_l = float(g)
+        setattr(p, "glucose_mg_dl" if unit == "mg/dL" else "glucose_mmol_l", float(g))
     plt = _platelets(t)
     p.platelets_10e9_per_l = float(plt) if plt is not None else None
     meds, days = _medications(t, qs, drugs or load_drugs())
@@ -387,7 +385,8 @@ def merge(structured: PatientContext | None, extracted: PatientContext) -> tuple
         out.pregnant = s.pregnant
     gs, ge = s.glucose(), extracted.glucose()
     if gs is not None and ge is not None and abs(gs - ge) > Decimal("0.1"):
-        conflicts.append(f"glucose: form says {_fmt(gs)} mmol/L, question text says {_fmt(ge)} mmol/L; using the form value")
+        conflicts.append(f"glucose: form says {_fmt(gs)} mmol/L, question text says {_fmt(ge)} mmol/L; "
+                         "using the form value")
     if gs is not None:
         out.glucose_mmol_l, out.glucose_mg_dl = s.glucose_mmol_l, s.glucose_mg_dl
     out.conditions = [c for c in CONDITIONS if c in s.conditions or c in extracted.conditions]
@@ -398,8 +397,7 @@ def merge(structured: PatientContext | None, extracted: PatientContext) -> tuple
 def _fmt(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
-    d = Decimal(str(v)).quantize(Decimal("0.1")).normalize()
-    return f"{d:f}"
+    return f"{Decimal(str(v)).quantize(Decimal('0.1')).normalize():f}"
 
 
 # ----------------------------------------------------------------------------- therapies and doses
@@ -410,7 +408,7 @@ _THERAPY_TERMS = {
     "BMAC": r"\bBMAC\b|骨髓浓缩液|骨髓浓缩|骨髓抽吸浓缩物|bone marrow aspirate concentrate|bone marrow concentrate",
     "regenerative": r"再生医学|再生疗法|再生治疗|regenerative|外泌体|exosomes?|细胞治疗|细胞疗法|cell therapy|生物制剂|biologics?",
 }
-_THERAPY_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _THERAPY_TERMS.items()}
+_THERAPY_RE = {k: re.compile(v, _I) for k, v in _THERAPY_TERMS.items()}
 
 
 def detect_therapies(text: str) -> list[str]:
@@ -426,13 +424,14 @@ class ProposedDose:
 
 
 _DOSE_PRODUCT = [
-    ("MPCs", re.compile(r"\bMPCs?\b|间充质前体|precursor cells?", re.IGNORECASE)),
-    ("BMAC", re.compile(r"\bBMAC\b|骨髓浓缩", re.IGNORECASE)),
-    ("PRP", re.compile(r"\bPRP\b|血小板|platelets?|富血小板", re.IGNORECASE)),
-    ("MSCs", re.compile(r"\bMSCs?\b|间充质|干细胞|stem cells?|mesenchymal", re.IGNORECASE)),
-    ("cells", re.compile(r"细胞|\bcells?\b", re.IGNORECASE)),
+    ("MPCs", re.compile(r"\bMPCs?\b|间充质前体|precursor cells?", _I)),
+    ("BMAC", re.compile(r"\bBMAC\b|骨髓浓缩", _I)),
+    ("PRP", re.compile(r"\bPRP\b|血小板|platelets?|富血小板", _I)),
+    ("MSCs", re.compile(r"\bMSCs?\b|间充质|干细胞|stem cells?|mesenchymal", _I)),
+    ("cells", re.compile(r"细胞|\bcells?\b", _I)),
 ]
-_LAB_AROUND = re.compile(r"(计数|count|PLT)\s*(of|is|为|是|:|:)?\s*$", re.IGNORECASE)
+_MULTIPLIER = re.compile(r"万|亿|thousand|million|billion|[×xX*]\s*10", _I)
+_LAB_AROUND = re.compile(r"(计数|count|PLT)\s*(of|is|为|是|:|:)?\s*$", _I)
 
 
 def extract_doses(text: str) -> list[ProposedDose]:
@@ -442,9 +441,11 @@ def extract_doses(text: str) -> list[ProposedDose]:
     therapies = detect_therapies(t)
     out = []
     for q in parse_quantities(t):
-        if q.unit not in ("count", None) or q.high < Decimal(100000):
+        big = q.high >= 1000 and (q.unit == "count" or _MULTIPLIER.search(q.text))
+        if q.unit not in ("count", None) or not big:
             continue
-        if re.match(r"\s*/\s*(L|μL|uL|µL|mm)", t[q.end:]) or _LAB_AROUND.search(t[max(0, q.start - 12):q.start]):
+        lab = "/" in q.text or re.match(r"\s*/\s*(L|μL|uL|µL|mm)", t[q.end:])
+        if lab or _LAB_AROUND.search(t[max(0, q.start - 12):q.start]):
             continue
         lo, hi = _clause_start(t, q.start), _clause_end(t, q.end)
         best: tuple[int, str] | None = None

@@ -1,0 +1,398 @@
+"""`assistant eval`: score JSONL question sets against one or several pipeline configurations.
+Metric definitions (hits, fact matching, ALCE-style citations, guard, refusals, latency) are in
+`report.METRIC_NOTES` (reproduced in report.md); the code below is the reference. An item that raises
+(e.g. InputError for an empty question) fails with its message: a miss for hit/mrr/fact/guard/refusal
+accuracy, left out of latency, citation metrics and the false refusal rate.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+import unicodedata
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from .language import to_simplified
+from .model import Answer, ScoredPassage
+from .tokens import content_terms
+
+METRICS = ("hit_at_1", "hit_at_5", "mrr_at_10", "fact_accuracy", "citation_precision", "citation_recall",
+           "guard_accuracy", "refusal_accuracy", "false_refusal_rate", "must_not_say_violations",
+           "latency_ms_p50", "latency_ms_p95", "pass_rate", "errors")
+REQUIRED_KEYS = ("id", "lang", "audience", "category", "turns", "patient", "expected_source", "expected_facts",
+                 "expected_guard", "evidence_quote", "notes")
+OPTIONAL_KEYS = ("must_not_say",)
+LEVELS = ("none", "warn", "block")
+# name -> (retriever, chunking); chatchat750 = fixed 750-char chunks, 150 overlap (Langchain-Chatchat default)
+CONFIGS = {"bm25": ("bm25", "sentences"), "dense": ("dense", "sentences"), "hybrid": ("hybrid", "sentences"),
+           "chatchat750": ("dense", "chatchat750")}
+SEE_ALSO = re.compile(r"^(另见|另見|see also)[^\n]*(\n- [^\n]*)*", re.I | re.M)  # nearest passages of a refusal
+SKIP_LINE = re.compile(r"^(不建议|注意|not recommended|caution)[：:]|english translation of the chinese guideline|"
+                       r"这些指南资料没有涉及|guideline sources here do not "
+                       r"cover|^另见|^see also|请咨询医生|please ask a clinician|consult (a|your) (doctor|clinician)|"
+                       r"不是针对您个人|由您的医生决定|not advice for you personally|only your doctor can decide", re.I)
+_MARKER = re.compile(r"\[(\d+)\]")
+_NUM = re.compile(r"\d+(?:\.\d+)?")
+
+
+class EvalSetError(ValueError):
+    """A question set that cannot be read (bad JSON, missing keys): names the file and line."""
+
+
+# ------------------------------------------------------------------------------------------ loading
+def load_set(path: str | Path) -> list[dict]:
+    path = Path(path)
+    if not path.is_file():
+        raise EvalSetError(f"{path}: question set not found")
+    items, warned = [], set()
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise EvalSetError(f"{path}:{n}: not valid JSON ({e.msg} at column {e.colno})") from e
+        if not isinstance(item, dict):
+            raise EvalSetError(f"{path}:{n}: expected a JSON object, got {type(item).__name__}")
+        missing = [k for k in REQUIRED_KEYS if k not in item]
+        if missing:
+            raise EvalSetError(f"{path}:{n}: item {item.get('id', '?')!r} is missing required key(s): "
+                               f"{', '.join(missing)}")
+        for k in sorted(set(item) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS) - warned):
+            warned.add(k)
+            warnings.warn(f"{path}:{n}: unknown key {k!r} ignored", stacklevel=2)
+        item.setdefault("must_not_say", [])
+        items.append(item)
+    if not items:
+        raise EvalSetError(f"{path}: no items")
+    return items
+
+
+def invalid_reason(item: dict) -> str | None:
+    """Why an item cannot be scored as written (it then fails with this message, the run goes on)."""
+    t = item["turns"]
+    if not isinstance(t, list) or not t or not all(isinstance(x, str) for x in t):
+        return "turns must be a non-empty list of strings"
+    if item["expected_guard"] not in LEVELS:
+        return f"expected_guard must be none, warn or block, not {item['expected_guard']!r}"
+    for k in ("expected_facts", "must_not_say"):
+        if not isinstance(item[k], list) or not all(isinstance(x, str) for x in item[k]):
+            return f"{k} must be a list of strings"
+    return None if item["patient"] is None or isinstance(item["patient"], dict) else "patient must be an object or null"
+
+
+# ------------------------------------------------------------------------------------------ matching
+def norm(s: str) -> str:
+    """Fact / must_not_say comparison form: NFKC (full-/half-width alike), traditional -> simplified, lower
+    case, [n] markers, whitespace and thousands separators dropped; - – — ~ ～ and 至/to between digits -> "-"."""
+    s = to_simplified(unicodedata.normalize("NFKC", s)).lower()
+    s = _MARKER.sub("", s)
+    s = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", s)
+    s = re.sub(r"(?<=\d)\s*(?:至|to)\s*(?=\d)", "-", s)
+    s = re.sub(r"[‐‑‒–—―~〜−]", "-", s)
+    return re.sub(r"\s+", "", s)
+
+
+def overlap(quote: str, text: str) -> float:
+    """Longest common substring length / quote length (whitespace removed, NFKC)."""
+    q, t = (re.sub(r"\s+", "", unicodedata.normalize("NFKC", x)) for x in (quote, text))
+    if not q:
+        return 0.0
+    if q in t:
+        return 1.0
+    lo, hi = 0, len(q)  # binary search: a common substring of length L implies one of every shorter length
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if any(q[i:i + mid] in t for i in range(len(q) - mid + 1)):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo / len(q)
+
+
+def first_hit(quote: str, source: str | None, passages: list[ScoredPassage],
+              original_file: Callable[[str], str]) -> int | None:
+    """1-based rank of the first passage that holds the evidence quote, else None."""
+    for r, sp in enumerate(passages, 1):
+        if source and original_file(sp.passage.doc_id) != source:
+            continue
+        if overlap(quote, sp.passage.text) >= 0.5:
+            return r
+    return None
+
+
+def response_text(ans: Answer, see_also: bool = True) -> str:
+    """Answer text + guard finding messages; facts are matched without a refusal's "see also" passages,
+    which by the answer's own words do not answer the question (must_not_say scans everything)."""
+    return "\n".join([ans.text if see_also else SEE_ALSO.sub("", ans.text)] + [f.message for f in ans.findings])
+
+
+def missing_facts(facts: list[str], response: str) -> list[str]:
+    r = norm(response)
+    return [f for f in facts if norm(f) not in r]
+
+
+def forbidden(must_not_say: list[str], response: str) -> list[str]:
+    r = norm(response)
+    return [m for m in must_not_say if norm(m) and norm(m) in r]
+
+
+def numbers(s: str) -> set[str]:
+    s = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", unicodedata.normalize("NFKC", s))
+    return set(_NUM.findall(s))
+
+
+def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
+    """(sentence without markers, cited numbers) for each content line of an answer."""
+    out = []
+    for line in to_simplified(text).splitlines():
+        line = line.strip()
+        if not line or SKIP_LINE.search(line):
+            continue
+        sentence = _MARKER.sub("", line).strip()
+        if content_terms(sentence):
+            out.append((sentence, [int(n) for n in _MARKER.findall(line)]))
+    return out
+
+
+def supports(sentence: str, quote: str, quote_en: str = "") -> bool:
+    evidence = to_simplified(quote) + " " + quote_en
+    return numbers(sentence) <= numbers(evidence) and bool(content_terms(sentence) & content_terms(evidence))
+
+
+def citation_check(ans: Answer) -> tuple[int, int, int, int, list[str]]:
+    """(precise (sentence, [n]) pairs, pairs, sentences their citations jointly support, sentences, problems).
+    After ALCE: [n] is precise when its quote alone supports the sentence, or when the sentence's citations
+    jointly do and no longer do without it; a sentence counts for recall when its citations jointly support it."""
+    by_n = {c.n: c for c in ans.citations}
+    good = pairs = cited = 0
+    problems: list[str] = []
+
+    def ok(sentence: str, cs: list) -> bool:
+        return bool(cs) and None not in cs and supports(sentence, " ".join(c.quote for c in cs),
+                                                        " ".join(c.quote_en for c in cs))
+    sents = answer_sentences(ans.text)
+    for sentence, ns in sents:
+        cs = [by_n.get(n) for n in ns]
+        joint = ok(sentence, cs)
+        cited += joint
+        if not joint:
+            problems.append(f"{'unsupported' if ns else 'uncited'} sentence: {sentence[:30]}")
+        for i, n in enumerate(ns):
+            pairs += 1
+            if ok(sentence, cs[i:i + 1]) or (joint and not ok(sentence, cs[:i] + cs[i + 1:])):
+                good += 1
+            elif joint:
+                problems.append(f"citation [{n}] irrelevant: {sentence[:30]}")
+    return good, pairs, cited, len(sents), problems
+
+
+# ------------------------------------------------------------------------------------------ scoring
+@dataclass
+class ItemResult:
+    item: dict
+    failures: list[str] = field(default_factory=list)
+    answer: Answer | None = None
+    rank: int | None = None
+    facts_ok: bool | None = None
+    cits: tuple[int, int, int, int] | None = None
+    guard_ok: bool | None = None
+    forbidden: list[str] = field(default_factory=list)
+    latency_ms: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def guard_applies(item: dict) -> bool:
+    return item["patient"] is not None or item["category"] in ("dose", "contraindication")
+
+
+def score_item(item: dict, ans: Answer | None, passages: list[ScoredPassage] | None,
+               original_file: Callable[[str], str], latency_ms: float | None = None, error: str = "") -> ItemResult:
+    """All checks of one item; `ans` None means asking failed with `error`."""
+    r = ItemResult(item, answer=ans, latency_ms=latency_ms)
+    if ans is None:  # counts as a miss wherever accuracy is measured
+        r.failures.append(f"error: {error}")
+        r.facts_ok = False if item.get("expected_facts") else None
+        r.guard_ok = False if item["expected_guard"] in LEVELS and guard_applies(item) else None
+        return r
+    if quote := item["evidence_quote"]:
+        r.rank = first_hit(quote, item["expected_source"], passages or [], original_file)
+        if r.rank is None or r.rank > 5:
+            r.failures.append("hit@5 miss")
+    response = response_text(ans)
+    if item["expected_facts"]:
+        miss = missing_facts(item["expected_facts"], response_text(ans, see_also=False))
+        r.facts_ok = not miss
+        r.failures += [f"fact missing: {f}" for f in miss]
+    if guard_applies(item):
+        r.guard_ok = ans.level == item["expected_guard"]
+        if not r.guard_ok:
+            r.failures.append(f"guard: expected {item['expected_guard']} got {ans.level}")
+    if item["category"] == "out_of_scope" and not ans.refused:
+        r.failures.append("answered but out of scope")
+    elif item["category"] != "out_of_scope" and ans.refused:
+        r.failures.append("refused but in scope")
+    if not ans.refused:
+        *counts, problems = citation_check(ans)
+        r.cits = tuple(counts)  # type: ignore[assignment]
+        r.failures += problems
+    r.forbidden = forbidden(item.get("must_not_say") or [], response)
+    r.failures += [f"said forbidden: {m}" for m in r.forbidden]
+    return r
+
+
+def evaluate_item(a, item: dict) -> ItemResult:
+    if bad := invalid_reason(item):
+        return score_item(item, None, None, str, error=f"invalid item: {bad}")
+    try:
+        t = time.perf_counter()
+        ans = a.ask(item["turns"], item["patient"], audience=item["audience"])
+        ms = (time.perf_counter() - t) * 1000
+        passages = a.retrieve(ans.query, 10)
+    except Exception as e:  # noqa: BLE001 - any failure of one item is reported, never fatal
+        return score_item(item, None, None, str, error=f"{type(e).__name__}: {e}")
+    return score_item(item, ans, passages, lambda d: getattr(a.index.sources.get(d), "original_file", ""), ms)
+
+
+def _share(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
+def aggregate(results: list[ItemResult]) -> dict[str, Any]:
+    ranks = [r.rank for r in results if r.item.get("evidence_quote")]
+    cits = [r.cits for r in results if r.cits]
+    pairs, lines = sum(c[1] for c in cits), sum(c[3] for c in cits)
+    answered = [r for r in results if r.answer is not None]
+    oos = [r for r in results if r.item.get("category") == "out_of_scope"]
+    lat = [r.latency_ms for r in answered if r.latency_ms is not None]
+    return {
+        "n": len(results),
+        "hit_at_1": _share([x == 1 for x in ranks]),
+        "hit_at_5": _share([x is not None and x <= 5 for x in ranks]),
+        "mrr_at_10": round(float(np.mean([1 / x if x and x <= 10 else 0.0 for x in ranks])), 4) if ranks else None,
+        "fact_accuracy": _share([r.facts_ok for r in results if r.facts_ok is not None]),
+        "citation_precision": round(sum(c[0] for c in cits) / pairs, 4) if pairs else None,
+        "citation_recall": round(sum(c[2] for c in cits) / lines, 4) if lines else None,
+        "guard_accuracy": _share([r.guard_ok for r in results if r.guard_ok is not None]),
+        "refusal_accuracy": _share([bool(r.answer and r.answer.refused) for r in oos]),
+        "false_refusal_rate": _share([r.answer.refused for r in answered
+                                      if r.item.get("category") != "out_of_scope"]),
+        "must_not_say_violations": sum(bool(r.forbidden) for r in results),
+        "latency_ms_p50": round(float(np.percentile(lat, 50)), 1) if lat else None,
+        "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if lat else None,
+        "pass_rate": _share([r.passed for r in results]),
+        "errors": sum(r.answer is None for r in results),
+    }
+
+
+def breakdown(results: list[ItemResult], key: str) -> dict[str, dict]:
+    groups: dict[str, list[ItemResult]] = {}
+    for r in results:
+        groups.setdefault(str(r.item.get(key)), []).append(r)
+    return {g: aggregate(rs) for g, rs in sorted(groups.items())}
+
+
+def confusion(results: list[ItemResult]) -> dict[str, dict[str, int]]:
+    """expected level -> got level -> count, over the guard-scored items that were answered."""
+    m = {e: {g: 0 for g in LEVELS} for e in LEVELS}
+    for r in results:
+        if r.guard_ok is not None and r.answer is not None:
+            m[r.item["expected_guard"]][r.answer.level] += 1
+    return m
+
+
+def run(a, items: list[dict], label: str = "", progress: bool = False) -> list[ItemResult]:
+    for warm in [it for it in items if not invalid_reason(it)][:1]:  # warm-up: latencies are measured warm
+        try:
+            a.ask(warm["turns"], warm["patient"], audience=warm["audience"])
+        except Exception:  # noqa: BLE001 - the item itself will report it
+            pass
+    return [evaluate_item(a, it) for it in tqdm(items, desc=label or "eval", disable=not progress,
+                                                 unit="q", leave=False, file=sys.stderr)]
+
+
+# ------------------------------------------------------------------------------------------ thresholds
+class ThresholdError(ValueError):
+    pass
+
+
+def parse_thresholds(mins: list[str] | None, maxes: list[str] | None) -> list[tuple[str, str, float]]:
+    out = []
+    for op, specs in ((">=", mins or []), ("<=", maxes or [])):
+        for spec in specs:
+            name, sep, value = (x.strip() for x in spec.partition("="))
+            if not sep:
+                raise ThresholdError(f"threshold {spec!r}: expected METRIC=VALUE")
+            if name not in METRICS:
+                raise ThresholdError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
+            if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)", value):
+                raise ThresholdError(f"threshold {spec!r}: {value!r} is not a number")
+            out.append((name, op, float(value)))
+    return out
+
+
+def check_thresholds(metrics: dict[str, Any], thresholds: list[tuple[str, str, float]]) -> list[str]:
+    failed = []
+    for name, op, limit in thresholds:
+        v = metrics.get(name)
+        if v is None:
+            failed.append(f"{name} was not computed (no applicable items); required {op} {limit:g}")
+        elif (op == ">=" and v < limit) or (op == "<=" and v > limit):
+            failed.append(f"{name} = {v:g}, required {op} {limit:g}")
+    return failed
+
+
+def parse_compare(spec: str | None, default: str) -> list[str]:
+    names = [n.strip() for n in (spec or default).split(",") if n.strip()]
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown or not names:
+        raise ThresholdError(f"unknown configuration(s) {', '.join(unknown) or '(none)'}; known: {', '.join(CONFIGS)}")
+    return list(dict.fromkeys(names))
+
+
+def main(args, settings) -> int:
+    from .api import Assistant
+    from .report import banner, build_payload, summary, write_json, write_report
+
+    try:
+        thresholds = parse_thresholds(args.mins, getattr(args, "maxes", None))
+        names = parse_compare(args.compare, settings.retriever)
+        items = [it for p in (args.sets or ["eval/dev.jsonl"]) for it in load_set(p)]
+    except (ThresholdError, EvalSetError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if dupes := [k for k, v in Counter(str(i["id"]) for i in items).items() if v > 1]:
+        warnings.warn(f"duplicate item ids across sets: {', '.join(map(str, dupes[:10]))}", stacklevel=1)
+    progress = not args.quiet and sys.stderr.isatty()
+    runs: dict[str, list[ItemResult]] = {}
+    for name in names:
+        t = time.perf_counter()
+        a = Assistant.load(settings, retriever=CONFIGS[name][0], chunking=CONFIGS[name][1])
+        runs[name] = run(a, items, name, progress)
+        if not args.quiet:
+            print(f"{name}: {len(items)} items in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    primary = settings.retriever if settings.retriever in runs else names[0]
+    out = build_payload(runs, primary)
+    if args.json_out:
+        write_json(Path(args.json_out), out)
+    if args.out:
+        write_report(Path(args.out), out)
+    print(summary(out))
+    failed = check_thresholds(out["metrics"], thresholds)
+    if failed:
+        print(banner(f"EVAL THRESHOLDS FAILED ({primary}):", failed), file=sys.stderr)
+        return 1
+    if thresholds:
+        print(f"all {len(thresholds)} thresholds met ({primary})")
+    return 0

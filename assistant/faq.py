@@ -1,0 +1,73 @@
+"""Patient mode: a curated FAQ tied to source quotes, plain-language wording, no personal dosing."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .tokens import content_terms
+
+PERSONAL_DOSE = re.compile(
+    r"我(该|应该|需要|要|得)?(打|用|注射|吃|做)?多少|给我(开|打|用)|我的剂量|我适合.{0,6}(剂量|多少)|"
+    r"how (much|many).{0,30}should i|what dose (should|do) i|my dose|dose for me|right for me|should i (get|take|have)",
+    re.I)
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    id: str
+    questions: dict[str, tuple[str, ...]]
+    answer: dict[str, str]
+    quotes: tuple[tuple[str, str], ...]  # (source file name, verbatim quote)
+
+
+@dataclass(frozen=True)
+class Faq:
+    entries: tuple[FaqEntry, ...]
+    safety: dict[str, str]
+    personal_dose: dict[str, str]
+    plain_terms: dict[str, dict[str, str]]
+
+    def match(self, question: str, lang: str) -> tuple[FaqEntry | None, float]:
+        """Best entry by word overlap with its sample questions (either language)."""
+        q = content_terms(question)
+        best: tuple[FaqEntry | None, float] = (None, 0.0)
+        if not q:
+            return best
+        for e in self.entries:
+            for sample in e.questions.get(lang, ()) + e.questions.get("en" if lang == "zh" else "zh", ()):
+                s = content_terms(sample)
+                if s:
+                    score = len(q & s) / len(q | s)
+                    if score > best[1]:
+                        best = (e, score)
+        return best
+
+    def explain_terms(self, text: str, lang: str) -> str:
+        """Explain each jargon term once, on its first appearance."""
+        for term, expl in self.plain_terms.items():
+            m = re.search(rf"(?<![A-Za-z]){re.escape(term)}(?![A-Za-z])", text)
+            if m and expl.get(lang):
+                note = f"（{expl[lang]}）" if lang == "zh" else f" ({expl[lang]})"
+                text = text[: m.end()] + note + text[m.end():]
+        return text
+
+
+def asks_personal_dose(question: str) -> bool:
+    return bool(PERSONAL_DOSE.search(question))
+
+
+@lru_cache(maxsize=2)
+def load_faq(path: str) -> Faq:
+    p = Path(path)
+    if not p.exists():
+        return Faq((), {"zh": "", "en": ""}, {"zh": "", "en": ""}, {})
+    d = yaml.safe_load(p.read_text(encoding="utf-8"))
+    entries = tuple(
+        FaqEntry(e["id"], {k: tuple(v) for k, v in e["questions"].items()}, dict(e["answer"]),
+                 tuple((q["source"], q["quote"]) for q in e["quotes"]))
+        for e in d.get("entries", []))
+    return Faq(entries, d["safety"], d["personal_dose"], d.get("plain_terms", {}))

