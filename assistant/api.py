@@ -118,10 +118,12 @@ class Assistant:
             text, cits = self._faq_answer(resolved.query, lang)
         if not text and self._supported(support):
             n = self.settings.max_answer_sentences if audience == "clinician" else 2
-            text, cits = compose(resolved.query, lang, hits, self.scorer, self.index.sources, self.index.texts, n)
+            text, cits = compose(resolved.query, lang, hits, self.scorer, self.index.sources, self.index.texts, n,
+                                 self.settings.min_term_overlap)
             if text and audience == "patient":
                 text = self.faq.explain_terms(text, lang)
-        if not text:
+        # When a rule fired, its verdict (led below, with the rule's quote and citation) is the answer.
+        if not text and not any(f.level != "none" for f in findings):
             text, see_also = refusal(lang, support.missing, hits, self.index.sources, self.index.texts)
             answer.refused, answer.see_also = True, see_also
             text += "\n" + SEE_ALSO[lang] + "".join(
@@ -133,11 +135,11 @@ class Assistant:
         for f in findings:
             f.citation = self._quote_citation(f.source_doc, f.source_quote, cits)
         answer.citations = cits
-        supporting = [c.quote + " " + c.quote_en for c in cits]
+        supporting = [c.quote + " " + c.quote_en for c in cits + answer.see_also]
         findings += guard_mod.check_answer(text, supporting, self.rules)
         answer.findings = findings
         answer.level = max((f.level for f in findings), key=LEVEL_ORDER.__getitem__, default="none")
-        answer.text = self._lead(findings, lang, audience) + text
+        answer.text = (self._lead(findings, lang, audience) + text).strip()
         if traditional:
             answer.text = to_traditional(answer.text)
         timings["compose"] = _ms(t)

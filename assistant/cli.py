@@ -30,11 +30,17 @@ def _patient(arg: str | None) -> dict | None:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from .index import build
+    from .index import build, source_paths
     from .loaders import DocumentError, SUPPORTED, discover, read_meta, read_text, sidecar_path
 
     added, failed = [], []
     library = settings.data_dir / "library"
+    taken: dict[str, Path] = {}  # doc_id -> the file that already has it (shipped corpus or library)
+    for existing in source_paths(settings):
+        try:
+            taken.setdefault(read_meta(existing).doc_id, existing)
+        except DocumentError:
+            pass  # reported by the build below
     for path in discover([Path(p) for p in args.paths]):
         if path.suffix.lower() not in SUPPORTED:
             failed.append(f"{path}: unsupported file type {path.suffix or '(none)'}; skipped")
@@ -46,9 +52,20 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         except DocumentError as e:
             failed.append(f"{e}; skipped")
             continue
-        library.mkdir(parents=True, exist_ok=True)
         dest = library / f"{meta.doc_id}{''.join(path.suffixes[-1:])}"
-        shutil.copyfile(path, dest)
+        owner = taken.get(meta.doc_id)
+        if owner is not None and owner.resolve() == path.resolve():
+            added.append(f"{path} -> {meta.doc_id} (already indexed)")
+            continue
+        if owner is not None and owner.resolve() != dest.resolve():
+            # copied anyway, the build would skip it as a duplicate on this and every later ingest
+            failed.append(f"{path}: doc_id {meta.doc_id!r} is already used by {owner}; give this file another "
+                          f"doc_id in {sidecar_path(path).name}; skipped")
+            continue
+        taken[meta.doc_id] = dest
+        library.mkdir(parents=True, exist_ok=True)
+        if path.resolve() != dest.resolve():  # re-ingesting the library copy itself: nothing to copy
+            shutil.copyfile(path, dest)
         side = asdict(meta)
         side.pop("path")
         sidecar_path(dest).write_text(json.dumps(side, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .model import Citation, Passage, ScoredPassage, SourceMeta
 from .retrieve import SupportScorer
-from .tokens import content_terms
+from .tokens import content_terms, fold_text
 
 _QUANTITY_QUESTION = re.compile(
     r"多少|几|多久|多长|剂量|数量|浓度|比例|时间|阈值|范围|标准|"
@@ -33,6 +33,8 @@ class Candidate:
     text_en: str
     score: float
     order: int
+    coverage: float = 0.0
+    numeric: bool = False
 
 
 def make_citation(n: int, passage: Passage, span: tuple[int, int], meta: SourceMeta, text: str,
@@ -44,8 +46,7 @@ def make_citation(n: int, passage: Passage, span: tuple[int, int], meta: SourceM
 
 def _candidates(question: str, hits: list[ScoredPassage], scorer: SupportScorer, texts: dict[str, str],
                 lang: str) -> list[Candidate]:
-    groups = scorer.concepts(question)
-    total = sum(scorer.weight(g) for g in groups) or 1.0
+    concepts = scorer.concepts(question)
     wants_number = bool(_QUANTITY_QUESTION.search(question))
     out = []
     order = 0
@@ -57,20 +58,27 @@ def _candidates(question: str, hits: list[ScoredPassage], scorer: SupportScorer,
             zh = texts[p.doc_id][span[0]:span[1]]
             if lang == "en" and not en:
                 continue  # an English answer needs the aligned translation of the sentence
-            terms = content_terms(zh + " " + en) | section_terms
-            cov = sum(scorer.weight(g) for g in groups if g & terms) / total
-            score = cov + 0.1 / h.rank + (0.15 if wants_number and _NUMBER.search(zh) else 0.0)
-            out.append(Candidate(p, span, en, score, order))
+            text = fold_text(" ".join(p.section) + " " + zh + " " + en)
+            cov, _ = scorer.coverage_of(concepts, text, content_terms(zh + " " + en) | section_terms)
+            numeric = bool(_NUMBER.search(zh))
+            score = cov + 0.1 / h.rank + (0.15 if wants_number and numeric else 0.0)
+            out.append(Candidate(p, span, en, score, order, cov, numeric))
             order += 1
     return sorted(out, key=lambda c: (-c.score, c.order))
 
 
 def compose(question: str, lang: str, hits: list[ScoredPassage], scorer: SupportScorer,
-            sources: dict[str, SourceMeta], texts: dict[str, str], max_sentences: int = 3
-            ) -> tuple[str, list[Citation]]:
-    """Pick the best-supported sentences; each carries the [n] of the passage that contains it."""
+            sources: dict[str, SourceMeta], texts: dict[str, str], max_sentences: int = 3,
+            min_coverage: float = 0.0) -> tuple[str, list[Citation]]:
+    """Pick the best-supported sentences; each carries the [n] of the passage that contains it.
+
+    A question asking for an amount is only answered by a sentence that states one and still covers
+    the question: otherwise a neighbouring passage's number would be borrowed (returns "").
+    """
     cands = _candidates(question, hits, scorer, texts, lang)
-    if not cands:
+    if _QUANTITY_QUESTION.search(question):
+        cands = [c for c in cands if c.numeric]
+    if not cands or cands[0].coverage < min_coverage:
         return "", []
     best = cands[0].score
     chosen = [c for c in cands if c.score >= 0.8 * best][:max_sentences]

@@ -27,7 +27,7 @@ class Settings:
     rrf_k: int = 60
     retriever: str = "hybrid"  # hybrid | bm25 | dense
     # Refusal: the answer needs a passage sharing enough query terms AND a dense score above the floor
-    min_term_overlap: float = 0.5
+    min_term_overlap: float = 0.40  # calibrated on eval/dev.jsonl: benchmarks/calibrate_refusal.py
     min_dense_score: float = 0.80
     max_question_chars: int = 2000
     max_answer_sentences: int = 3

@@ -9,7 +9,7 @@ import csv
 import re
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import jieba
@@ -35,16 +35,22 @@ class Term:
 class Glossary:
     terms: tuple[Term, ...]
 
+    @cached_property
+    def _patterns(self) -> list[tuple[Term, re.Pattern[str]]]:
+        return [(t, form_pattern(t.forms)) for t in self.terms if t.forms]
+
     def find(self, text: str) -> list[Term]:
-        """Terms whose any surface form occurs in the text (case-insensitive; ASCII forms on word bounds)."""
-        low = text.lower()
-        hits = []
-        for t in self.terms:
-            for f in t.forms:
-                if _contains(low, f.lower()):
-                    hits.append(t)
-                    break
-        return hits
+        """Terms whose any surface form occurs in the text (case-insensitive; ASCII forms on word bounds).
+
+        A term found only inside a longer found term (血小板 inside 富血小板血浆) is not reported.
+        """
+        spans: list[tuple[int, int, Term]] = []
+        for t, pat in self._patterns:
+            m = pat.search(text)
+            if m:
+                spans.append((m.start(), m.end(), t))
+        return [t for s, e, t in spans
+                if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in spans)]
 
     def expand(self, text: str) -> str:
         """The query plus the other-language forms of every term it mentions."""
@@ -56,12 +62,11 @@ class Glossary:
         return text if not extra else f"{text} {' '.join(extra)}"
 
 
-def _contains(low_text: str, form: str) -> bool:
-    if not form:
-        return False
-    if form.isascii():
-        return re.search(rf"(?<![a-z0-9]){re.escape(form)}(?![a-z0-9])", low_text) is not None
-    return form in low_text
+def form_pattern(forms: tuple[str, ...]) -> re.Pattern[str]:
+    """One case-insensitive regex for all surface forms; ASCII forms only match whole words."""
+    alts = sorted(forms, key=len, reverse=True)
+    parts = [rf"(?<![A-Za-z0-9]){re.escape(f)}(?![A-Za-z0-9])" if f.isascii() else re.escape(f) for f in alts]
+    return re.compile("|".join(parts), re.I)
 
 
 @lru_cache(maxsize=4)

@@ -194,6 +194,27 @@ def test_cli_ingest_missing_path(cli_env, tmp_path, capsys):
     assert current_version(cli_env) == before
 
 
+def test_cli_ingest_refuses_a_doc_id_that_is_taken(cli_env, tmp_path, capsys):
+    """A second file with a shipped document's doc_id is not copied: copied, every later ingest would fail."""
+    s = cli_env
+    before = current_version(s)
+    clash = tmp_path / "aspn-2024-regenerative-chronic-pain.md"
+    clash.write_text("# 另一份文件\n\n完全不同的内容。\n", encoding="utf-8")
+    rc = cli_main(["--data-dir", str(s.data_dir), "ingest", "--quiet", str(clash)])
+    out, err = capsys.readouterr()
+    assert rc == 1 and "added:" not in out
+    assert "'aspn-2024-regenerative-chronic-pain' is already used by" in err and str(clash) in err
+    assert not (s.data_dir / "library" / "aspn-2024-regenerative-chronic-pain.md").exists()
+    assert current_version(s) == before
+    # the library stays clean: the next ingest has nothing to complain about
+    assert cli_main(["--data-dir", str(s.data_dir), "ingest", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    # re-ingesting a shipped source is harmless
+    shipped = s.corpus_dir / "sources" / "aspn-2024-regenerative-chronic-pain.zh.txt"
+    assert cli_main(["--data-dir", str(s.data_dir), "ingest", "--quiet", str(shipped)]) == 0
+    assert "already indexed" in capsys.readouterr().out and current_version(s) == before
+
+
 # -- crash safety ------------------------------------------------------------------------------------
 
 CRASH_SCRIPT = textwrap.dedent("""
