@@ -114,9 +114,10 @@ class Assistant:
                         audience=audience)
         cits: list[Citation] = []
         text = ""
-        if audience == "patient":
+        supported = self._supported(support)
+        if audience == "patient" and supported:
             text, cits = self._faq_answer(resolved.query, lang)
-        if not text and self._supported(support):
+        if not text and supported:
             n = self.settings.max_answer_sentences if audience == "clinician" else 2
             text, cits = compose(resolved.query, lang, hits, self.scorer, self.index.sources, self.index.texts, n,
                                  self.settings.min_term_overlap)
@@ -126,8 +127,9 @@ class Assistant:
         if not text and not any(f.level != "none" for f in findings):
             text, see_also = refusal(lang, support.missing, hits, self.index.sources, self.index.texts)
             answer.refused, answer.see_also = True, see_also
+            # Sections only: a neighbouring passage's numbers must not appear next to a refusal.
             text += "\n" + SEE_ALSO[lang] + "".join(
-                f"\n- {c.quote_en if lang == 'en' and c.quote_en else c.quote}" for c in see_also)
+                f"\n- {c.source_title} · {' / '.join(c.section)} [{c.n}]" for c in see_also)
         if audience == "patient":
             if asks_personal_dose(question):
                 text = self.faq.personal_dose[lang] + "\n" + text

@@ -17,6 +17,8 @@ _QUANTITY_QUESTION = re.compile(
     r"how (many|much|long|often)|dose|dosage|amount|number|rate|threshold|range|percent|level", re.I)
 _NUMBER = re.compile(r"\d")
 
+# A number is only stated when its own sentence covers most of what was asked (dev-set calibrated).
+NUMERIC_MIN_COVERAGE = 0.6
 REFUSAL = {
     "zh": "这些指南资料没有涉及这个问题{missing}。为安全起见，这里不给出来源之外的数字或建议；请咨询医生。",
     "en": "The guideline sources here do not cover this question{missing}. To stay safe, no figures or "
@@ -78,6 +80,7 @@ def compose(question: str, lang: str, hits: list[ScoredPassage], scorer: Support
     cands = _candidates(question, hits, scorer, texts, lang)
     if _QUANTITY_QUESTION.search(question):
         cands = [c for c in cands if c.numeric]
+        min_coverage = max(min_coverage, NUMERIC_MIN_COVERAGE)
     if not cands or cands[0].coverage < min_coverage:
         return "", []
     best = cands[0].score

@@ -25,16 +25,39 @@ class Resolved:
     rewritten: bool = False
 
 
+_LEAD_IN = re.compile(r"^(那么|那|还有|而|and for|and in|and|what about|how about)\s*|呢$", re.I)
+_AGE = re.compile(r"(?:over|above|older than|aged?|超过|大于)\s*(\d{2,3})|(\d{2,3})\s*(?:岁|years? old|-year-old)", re.I)
+ELDERLY_AGE = 65  # the same explicit assumption as the guard's rule (corpus/rules.yaml settings.elderly_age)
+_ASKS_SAME = re.compile(r"^(那|那么|而|还有)?.{1,16}呢[?？]?$|^(and|what about|how about)\b.{1,40}\??$", re.I)
+
+
 def _is_follow_up(turn: str) -> bool:
     return not SUBJECTS.search(turn) and (bool(FOLLOW_UP.search(turn.strip())) or len(turn.strip()) <= 12)
+
+
+def _swaps_subject(turn: str) -> bool:
+    """"那间充质干细胞呢?" / "what about MSCs?": the earlier question, asked of a new therapy."""
+    return bool(SUBJECTS.search(turn)) and bool(_ASKS_SAME.match(turn.strip()))
 
 
 def resolve(turns: list[str]) -> Resolved:
     last = turns[-1]
     guard_text = "\n".join(turns)
-    if len(turns) == 1 or not _is_follow_up(last):
+    if len(turns) == 1:
         return Resolved(last, guard_text)
-    for earlier in reversed(turns[:-1]):
-        if SUBJECTS.search(earlier):
-            return Resolved(f"{_STRIP_END.sub('', earlier)} {last}", guard_text, True)
+    earlier = next((t for t in reversed(turns[:-1]) if SUBJECTS.search(t)), None)
+    if earlier is None:
+        return Resolved(last, guard_text)
+    base = _STRIP_END.sub("", earlier)
+    if _swaps_subject(last):
+        tail = _LEAD_IN.sub("", _STRIP_END.sub("", last.strip()))
+        return Resolved(f"{tail} {SUBJECTS.sub(' ', base).strip()}", guard_text, True)
+    if _is_follow_up(last):
+        return Resolved(f"{base} {last}{_elderly(last)}", guard_text, True)
     return Resolved(last, guard_text)
+
+
+def _elderly(turn: str) -> str:
+    """"patients over 75" / "80岁的呢": the guideline's word for them is 老年人 (elderly)."""
+    ages = [int(m.group(1) or m.group(2)) for m in _AGE.finditer(turn)]
+    return " 老年人 elderly" if any(a >= ELDERLY_AGE for a in ages) else ""

@@ -22,6 +22,8 @@ def assert_citations_exact(answer, index) -> None:
     """Every [n] in the text names a citation, and every citation quotes the source verbatim."""
     numbers = {c.n for c in answer.citations}
     assert len(numbers) == len(answer.citations)
+    if answer.refused:  # a refusal numbers its "see also" passages
+        numbers |= {c.n for c in answer.see_also}
     for n in re.findall(r"\[(\d+)\]", answer.text):
         assert int(n) in numbers, f"[{n}] has no citation: {answer.text}"
     for c in answer.citations + answer.see_also:

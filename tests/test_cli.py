@@ -41,9 +41,11 @@ def ask_json(capsys, data_arg, *args: str) -> dict:
 
 def check_citations(answer: dict, texts: dict[str, str]) -> None:
     numbers = {c["n"] for c in answer["citations"]}
+    if answer["refused"]:  # a refusal numbers its "see also" passages
+        numbers |= {c["n"] for c in answer.get("see_also", [])}
     for n in re.findall(r"\[(\d+)\]", answer["text"]):
         assert int(n) in numbers
-    for c in answer["citations"]:
+    for c in answer["citations"] + answer.get("see_also", []):
         assert c["quote"] == texts[c["doc_id"]][c["start"]:c["end"]]
 
 

@@ -53,6 +53,7 @@ def test_no_surface_form_belongs_to_two_terms(glossary):
     assert not clashes
 
 
+@pytest.mark.integration  # real jieba
 @pytest.mark.parametrize("sentence,term", [
     ("富血小板血浆注射可延缓软骨退变", "富血小板血浆"),
     ("间充质干细胞治疗膝骨关节炎", "间充质干细胞"),
@@ -64,6 +65,7 @@ def test_jieba_keeps_glossary_terms_whole(glossary, sentence, term):
     assert term in tokenize(sentence, search_mode=False)
 
 
+@pytest.mark.integration
 def test_install_is_idempotent(glossary):
     install_jieba_terms(str(PATH))
     assert "富血小板血浆" in jieba.lcut("富血小板血浆注射")
