@@ -166,7 +166,7 @@ class Assistant:
                 continue
             lead = BLOCK_LEAD[lang] if f.level == "block" else WARN_LEAD[lang]
             if audience == "patient":
-                lines.append(f"{lead}{guard_mod.plain_message(f, lang)}" + (f" [{f.citation.n}]" if f.citation else ""))
+                lines.append(f"{lead}{guard_mod.plain_message(f, lang, self.rules)}" + (f" [{f.citation.n}]" if f.citation else ""))
                 continue
             ref = f" [{f.citation.n}]" if f.citation else ""
             quote = f"「{f.source_quote}」" if f.source_quote and lang == "zh" else (

@@ -31,7 +31,6 @@ class Settings:
     min_dense_score: float = 0.80
     max_question_chars: int = 2000
     max_answer_sentences: int = 3
-    elderly_age: int = 65
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = ""
