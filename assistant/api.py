@@ -117,6 +117,9 @@ class Assistant:
         supported = self._supported(support)
         if audience == "patient" and supported:
             text, cits = self._faq_answer(resolved.query, lang)
+        if not text and supported and self.settings.llm_base_url:
+            text, cits, llm_findings = self._llm_answer(resolved.query, lang, hits)
+            findings += llm_findings
         if not text and supported:
             n = self.settings.max_answer_sentences if audience == "clinician" else 2
             text, cits = compose(resolved.query, lang, hits, self.scorer, self.index.sources, self.index.texts, n,
@@ -129,7 +132,7 @@ class Assistant:
             answer.refused, answer.see_also = True, see_also
             # Sections only: a neighbouring passage's numbers must not appear next to a refusal.
             text += "\n" + SEE_ALSO[lang] + "".join(
-                f"\n- {c.source_title} · {' / '.join(c.section)} [{c.n}]" for c in see_also)
+                f"\n- {c.source_title} · {' / '.join(c.section)}" for c in see_also)
         if audience == "patient":
             if asks_personal_dose(question):
                 text = self.faq.personal_dose[lang] + "\n" + text
@@ -173,6 +176,17 @@ class Assistant:
                 f' (source: "{f.source_quote}")' if f.source_quote else "")
             lines.append(f"{lead}{f.message}{quote}{ref}")
         return ("\n".join(lines) + "\n\n") if lines else ""
+
+    def _llm_answer(self, question: str, lang: str, hits: list[ScoredPassage]
+                    ) -> tuple[str, list[Citation], list[GuardFinding]]:
+        """Optional LLM wording, post-checked sentence by sentence; on any failure the extractive answer."""
+        from .llm import LLMUnavailable, llm_compose
+
+        try:
+            return llm_compose(question, lang, hits, self.index.sources, self.index.texts, self.settings, self.rules)
+        except LLMUnavailable as e:
+            note = {"zh": f"语言模型不可用（{e}），以下为原文摘录。", "en": f"Language model unavailable ({e}); quoting the sources instead."}
+            return "", [], [GuardFinding("llm_fallback", "none", note[lang])]
 
     def _faq_answer(self, question: str, lang: str) -> tuple[str, list[Citation]]:
         """A curated FAQ answer when the question matches one well; its quotes become citations."""

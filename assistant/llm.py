@@ -52,8 +52,8 @@ _CITE = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、;；-]\s*\d{1,3})*)\s*[\]�
 _INJECTION = re.compile(
     r"ignore\s+(?:all\s+|any\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier|preceding)"
     r"|disregard\s+(?:all\s+|the\s+|your\s+)?(?:previous|prior|above|instructions|rules)"
-    r"|system\s*prompt|developer\s+message|you\s+are\s+now|from\s+now\s+on|pretend\s+to|act\s+as\s+(?:a|an)\b"
-    r"|忽略(?:以上|上述|之前|前面|所有|先前)|无视(?:以上|上述|之前|规则)|系统提示|提示词|你现在是|扮演"
+    r"|system\s*prompt|developer\s+message|you\s+are\s+now|from\s+now\s+on|pretend\s+(?:to|you)\b"
+    r"|忽略(?:以上|上述|之前|前面|所有|先前)|无视(?:以上|上述|之前|规则)|系统提示|提示词|你现在是|请扮演|角色扮演"
     r"|https?://|www\.|\b[\w-]+\.(?:com|cn|net|org|io)\b"
     r"|拨打|致电|热线|hotline"
     r"|(?<!\d)(?:\+?\d{1,3}[\s-])?(?:\d{3,4}[\s-]\d{3,4}[\s-]\d{4}|1[3-9]\d{9}|400\d{7})(?!\d)",

@@ -57,7 +57,7 @@ class FakeOpenAI:
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    timeout_graceful_shutdown=1))
+                                                    timeout_graceful_shutdown=5))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> "FakeOpenAI":
