@@ -159,7 +159,9 @@ class Assistant:
 
     # -- helpers ----------------------------------------------------------------------------
     def _supported(self, support) -> bool:
-        return support.coverage >= self.settings.min_term_overlap and support.dense >= self.settings.min_dense_score
+        """Enough of the question is covered; the dense floor applies when a dense retriever ran."""
+        dense_ok = support.dense >= self.settings.min_dense_score or isinstance(self.searcher, BM25Searcher)
+        return support.coverage >= self.settings.min_term_overlap and dense_ok
 
     def _lead(self, findings: list[GuardFinding], lang: str, audience: str = "clinician") -> str:
         """Guard verdicts lead the answer in plain words, with the rule's quote."""
