@@ -11,7 +11,7 @@ import yaml
 from .tokens import content_terms
 
 PERSONAL_DOSE = re.compile(
-    r"我(该|应该|需要|要|得)?(打|用|注射|吃|做)?多少|给我(开|打|用)|我的剂量|我适合.{0,6}(剂量|多少)|"
+    r"我(该|应该|需要|要|得)?(打|用|注射|吃|做)?(多少|多大剂量|几个|几针)|给我(开|打|用)|我的剂量|我适合.{0,6}(剂量|多少)|"
     r"how (much|many).{0,30}should i|what dose (should|do) i|my dose|dose for me|right for me|should i (get|take|have)",
     re.I)
 

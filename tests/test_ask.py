@@ -115,3 +115,37 @@ def test_no_turns_and_bad_audience(assistant):
 def test_longest_allowed_question_is_accepted(assistant):
     a = assistant.ask("PRP " + "a" * 1996)  # exactly 2000 characters
     assert a.text
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("q", ["我该打多少个干细胞?", "How many stem cells should I get injected?", "我应该用多大剂量?"])
+def test_patient_mode_never_gives_personal_dosing(assistant, q):
+    ans = assistant.ask([q], audience="patient")
+    personal = {"zh": "不能为您个人确定剂量", "en": "can't set a dose"}[ans.language]
+    assert personal in ans.text
+    assert ("医生" in ans.text) if ans.language == "zh" else ("doctor" in ans.text)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("q", ["PRP治疗偏头痛有效吗?", "What is the recommended exosome dose?",
+                               "间充质干细胞治疗阿尔茨海默病有效吗?", "在国内做一次BMAC骨髓浓缩液治疗要多少钱?"])
+def test_out_of_scope_refuses_without_borrowed_numbers(assistant, q):
+    ans = assistant.ask([q])
+    assert ans.refused and not ans.citations
+    for borrowed in ("5000", "20-50", "600", "2000-5000", "2-5 billion", "50 million"):
+        assert borrowed not in ans.text
+
+
+@pytest.mark.integration
+def test_multiturn_elderly_follow_up(assistant):
+    zh = assistant.ask(["间充质干细胞常用剂量是多少?", "那老年人呢?"])
+    assert "5000 万" in zh.text and any("老年人" in c.quote for c in zh.citations)
+    en = assistant.ask(["What dose of MSCs is typical?", "And in patients over 75?"])
+    assert en.language == "en" and "50 million" in en.text and any("老年人" in c.quote for c in en.citations)
+
+
+@pytest.mark.integration
+def test_traditional_question_answered_in_traditional_script(assistant):
+    ans = assistant.ask(["間充質幹細胞注射對肩袖損傷有什麼好處?"])
+    assert not ans.refused and "肩袖損傷" in ans.text
+    assert any("肩袖损伤" in c.quote for c in ans.citations)  # the citation quotes the original
