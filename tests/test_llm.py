@@ -188,3 +188,11 @@ def test_ordinary_wording_is_not_taken_for_injection(rules):
     text, _, findings = postcheck("PRP 在修复中扮演重要角色,推荐单次注射血小板数 20-50 亿 [1]。", "zh", passages,
                                   SOURCES, TEXTS, rules)
     assert findings == [] and "扮演" in text
+
+
+def test_wrong_language_and_repeats_are_removed(rules):
+    """What the real 270M base model did in `make test-llm`: echo Chinese passages in a loop."""
+    raw = "PRP 推荐单次注射血小板数 20-50 亿。 [1]\nPRP 推荐单次注射血小板数 20-50 亿。 [1]\nThe dose is 2-5 billion platelets. [1]"
+    text, cits, findings = postcheck(raw, "en", [HITS[0].passage], SOURCES, TEXTS, rules)
+    assert text.splitlines()[0] == "The dose is 2-5 billion platelets. [1]"
+    assert rule_ids(findings) == ["llm_wrong_language"]
