@@ -33,3 +33,11 @@ def assistant(settings):
     from assistant.api import Assistant
 
     return Assistant.load(settings)
+
+
+@pytest.fixture(scope="session")
+def server_data(tmp_path_factory):
+    """One data dir for every real server subprocess of the session (REST, gradio_client, browser)."""
+    path = tmp_path_factory.getbasetemp() / "server-data"
+    path.mkdir(exist_ok=True)
+    return path

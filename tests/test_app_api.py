@@ -26,13 +26,6 @@ CITATION_KEYS = {"n", "chunk_id", "doc_id", "source_title", "original_file", "se
 NSAID_Q = "PRP注射前需要停用NSAIDs多久?"
 
 
-@pytest.fixture(scope="session")
-def server_data(tmp_path_factory) -> Path:
-    path = tmp_path_factory.getbasetemp() / "server-data"
-    path.mkdir(exist_ok=True)
-    return path
-
-
 @pytest.fixture(scope="module")
 def url(server_data, tmp_path_factory):
     with running_server(server_data, tmp_path_factory.mktemp("log") / "server.log") as u:
