@@ -95,7 +95,7 @@ class Assistant:
         lang = answer_language(question)
         traditional = is_traditional(question)
         simplified = [to_simplified(t) for t in turns]
-        resolved = resolve(simplified)
+        resolved = resolve(simplified, int(self.rules.settings.get("elderly_age", 65)))
         timings["prepare"] = _ms(t0)
 
         t = time.perf_counter()

@@ -27,7 +27,6 @@ class Resolved:
 
 _LEAD_IN = re.compile(r"^(那么|那|还有|而|and for|and in|and|what about|how about)\s*|呢$", re.I)
 _AGE = re.compile(r"(?:over|above|older than|aged?|超过|大于)\s*(\d{2,3})|(\d{2,3})\s*(?:岁|years? old|-year-old)", re.I)
-ELDERLY_AGE = 65  # the same explicit assumption as the guard's rule (corpus/rules.yaml settings.elderly_age)
 _ASKS_SAME = re.compile(r"^(那|那么|而|还有)?.{1,16}呢[?？]?$|^(and|what about|how about)\b.{1,40}\??$", re.I)
 
 
@@ -40,7 +39,8 @@ def _swaps_subject(turn: str) -> bool:
     return bool(SUBJECTS.search(turn)) and bool(_ASKS_SAME.match(turn.strip()))
 
 
-def resolve(turns: list[str]) -> Resolved:
+def resolve(turns: list[str], elderly_age: int = 65) -> Resolved:
+    """`elderly_age` is the guard's assumption (corpus/rules.yaml settings.elderly_age)."""
     last = turns[-1]
     guard_text = "\n".join(turns)
     if len(turns) == 1:
@@ -53,11 +53,11 @@ def resolve(turns: list[str]) -> Resolved:
         tail = _LEAD_IN.sub("", _STRIP_END.sub("", last.strip()))
         return Resolved(f"{tail} {SUBJECTS.sub(' ', base).strip()}", guard_text, True)
     if _is_follow_up(last):
-        return Resolved(f"{base} {last}{_elderly(last)}", guard_text, True)
+        return Resolved(f"{base} {last}{_elderly(last, elderly_age)}", guard_text, True)
     return Resolved(last, guard_text)
 
 
-def _elderly(turn: str) -> str:
+def _elderly(turn: str, elderly_age: int) -> str:
     """"patients over 75" / "80岁的呢": the guideline's word for them is 老年人 (elderly)."""
     ages = [int(m.group(1) or m.group(2)) for m in _AGE.finditer(turn)]
-    return " 老年人 elderly" if any(a >= ELDERLY_AGE for a in ages) else ""
+    return " 老年人 elderly" if any(a >= elderly_age for a in ages) else ""

@@ -81,30 +81,25 @@ def _tail(path: Path, n: int = 4000) -> str:
         return "(no log)"
 
 
+def _json_request(req: urllib.request.Request, timeout: float) -> tuple[int, dict]:
+    """Status and JSON body, for error statuses too (non-JSON error bodies come back as _raw)."""
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read().decode("utf-8"))
+    except urllib.error.HTTPError as e:
+        text = e.read().decode("utf-8", errors="replace")
+        try:
+            return e.code, json.loads(text)
+        except json.JSONDecodeError:
+            return e.code, {"_raw": text}
+
+
 def post_json(url: str, body: object, headers: dict[str, str] | None = None, raw: bytes | None = None,
               timeout: float = 60) -> tuple[int, dict]:
     data = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode("utf-8")
-    req = urllib.request.Request(url, data=data, method="POST",
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read().decode("utf-8"))
-    except urllib.error.HTTPError as e:
-        text = e.read().decode("utf-8", errors="replace")
-        try:
-            return e.code, json.loads(text)
-        except json.JSONDecodeError:
-            return e.code, {"_raw": text}
+    return _json_request(urllib.request.Request(url, data=data, method="POST", headers={
+        "Content-Type": "application/json", **(headers or {})}), timeout)
 
 
 def get_json(url: str, headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, dict]:
-    req = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read().decode("utf-8"))
-    except urllib.error.HTTPError as e:
-        text = e.read().decode("utf-8", errors="replace")
-        try:
-            return e.code, json.loads(text)
-        except json.JSONDecodeError:
-            return e.code, {"_raw": text}
+    return _json_request(urllib.request.Request(url, headers=headers or {}), timeout)
