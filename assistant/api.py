@@ -22,7 +22,8 @@ from .glossary import Glossary, install_jieba_terms, load_glossary
 from .index import Index, build, current_version
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage
-from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Query, Searcher, SupportScorer
+from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Query, Searcher
+from .support import Support, SupportScorer
 from .patient import PatientContext
 
 BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
@@ -99,9 +100,10 @@ class Assistant:
         timings["prepare"] = _ms(t0)
 
         t = time.perf_counter()
+        n = self.settings.max_answer_sentences if audience == "clinician" else 2
         with self._lock:  # jieba and Chroma clients are shared; keep one query at a time
             hits = self.retrieve(resolved.query)
-        support = self.scorer.score(resolved.query, hits)
+            support = self.scorer.score(resolved.query, hits, n)
         timings["retrieve"] = _ms(t)
 
         t = time.perf_counter()
@@ -121,9 +123,8 @@ class Assistant:
             text, cits, llm_findings = self._llm_answer(resolved.query, lang, hits)
             findings += llm_findings
         if not text and supported:
-            n = self.settings.max_answer_sentences if audience == "clinician" else 2
-            text, cits = compose(resolved.query, lang, hits, self.scorer, self.index.sources, self.index.texts, n,
-                                 self.settings.min_term_overlap)
+            text, cits = compose(resolved.query, lang, support, self.scorer, self.index.sources, self.index.texts, n,
+                                 correct_premise=not any(f.level != "none" for f in findings))
             if text and audience == "patient":
                 text = self.faq.explain_terms(text, lang)
         # When a rule fired, its verdict (led below, with the rule's quote and citation) is the answer.
@@ -141,7 +142,7 @@ class Assistant:
             f.citation = self._quote_citation(f.source_doc, f.source_quote, cits)
         answer.citations = cits
         supporting = [c.quote + " " + c.quote_en for c in cits + answer.see_also]
-        findings += guard_mod.check_answer(text, supporting, self.rules)
+        findings += guard_mod.check_answer(text, supporting, self.rules, question=resolved.query)
         answer.findings = findings
         answer.level = max((f.level for f in findings), key=LEVEL_ORDER.__getitem__, default="none")
         answer.text = (self._lead(findings, lang, audience) + text).strip()
@@ -158,10 +159,12 @@ class Assistant:
                 "chunking": self.index.manifest["chunking"]}
 
     # -- helpers ----------------------------------------------------------------------------
-    def _supported(self, support) -> bool:
-        """Enough of the question is covered; the dense floor applies when a dense retriever ran."""
+    def _supported(self, support: Support) -> bool:
+        """A sentence gives what was asked, about what was asked, and the chosen sentences cover
+        enough of the question; the dense floor applies when a dense retriever ran."""
         dense_ok = support.dense >= self.settings.min_dense_score or isinstance(self.searcher, BM25Searcher)
-        return support.coverage >= self.settings.min_term_overlap and dense_ok
+        return (support.answered and support.coverage >= self.settings.min_term_overlap
+                and support.attribute_coverage >= self.settings.min_attribute_coverage and dense_ok)
 
     def _lead(self, findings: list[GuardFinding], lang: str, audience: str = "clinician") -> str:
         """Guard verdicts lead the answer in plain words, with the rule's quote."""

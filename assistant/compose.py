@@ -1,24 +1,21 @@
 """Stage 6: an extractive answer with inline [n] citations, or a refusal with "see also".
 
 Every sentence of an answer is a source sentence (or its aligned translation), so every number it
-states is in the passage its [n] points to. No LLM is involved.
+states is in the passage its [n] points to. The only other lines are templates that carry a source
+quote: a premise correction ("the source says 1-2 周, not 4 周") and the guard's verdicts. No LLM.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from decimal import Decimal
 
 from .model import Citation, Passage, ScoredPassage, SourceMeta
-from .retrieve import SupportScorer
-from .tokens import content_terms, fold_text
+from .quantities import Quantity, format_en, format_zh, parse_quantities
+from .support import Sentence, Support, SupportScorer
 
-_QUANTITY_QUESTION = re.compile(
-    r"多少|几|多久|多长|剂量|数量|浓度|比例|时间|阈值|范围|标准|"
-    r"how (many|much|long|often)|dose|dosage|amount|number|rate|threshold|range|percent|level", re.I)
-_NUMBER = re.compile(r"\d")
+__all__ = ["compose", "refusal", "make_citation", "premise_line", "REFUSAL", "SEE_ALSO", "TRANSLATION_NOTE",
+           "NO_TRANSLATION_NOTE", "PREMISE_LEAD", "is_list_question"]
 
-# A number is only stated when its own sentence covers most of what was asked (dev-set calibrated).
-NUMERIC_MIN_COVERAGE = 0.6
 REFUSAL = {
     "zh": "这些指南资料没有涉及这个问题{missing}。为安全起见，这里不给出来源之外的数字或建议；请咨询医生。",
     "en": "The guideline sources here do not cover this question{missing}. To stay safe, no figures or "
@@ -26,17 +23,17 @@ REFUSAL = {
 }
 SEE_ALSO = {"zh": "另见（最接近的段落，并未回答该问题）：", "en": "See also (nearest passages; they do not answer the question):"}
 TRANSLATION_NOTE = "(English translation of the Chinese guideline text; the Chinese original is authoritative.)"
+NO_TRANSLATION_NOTE = ("(No English translation of this guideline is available: the cited sentences are quoted in "
+                       "the original Chinese; numbers can be checked against them.)")
+PREMISE_LEAD = {"zh": "来源写的是", "en": "The source says"}
+_LIST_QUESTION = re.compile(r"哪些|有哪几|包括什么|包括哪|都有什么|有什么(?!用|区别|不同)|列出|\blist\b|what are the|"
+                            r"which (conditions|patients|drugs|factors|items|signs)|name the", re.I)
+_LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
+LIST_MAX_SENTENCES = 8  # a list question keeps its list whole, up to this many sentences
 
 
-@dataclass
-class Candidate:
-    passage: Passage
-    span: tuple[int, int]
-    text_en: str
-    score: float
-    order: int
-    coverage: float = 0.0
-    numeric: bool = False
+def is_list_question(question: str) -> bool:
+    return bool(_LIST_QUESTION.search(question))
 
 
 def make_citation(n: int, passage: Passage, span: tuple[int, int], meta: SourceMeta, text: str,
@@ -46,59 +43,121 @@ def make_citation(n: int, passage: Passage, span: tuple[int, int], meta: SourceM
                     quote=text[span[0]:span[1]], start=span[0], end=span[1], quote_en=quote_en)
 
 
-def _candidates(question: str, hits: list[ScoredPassage], scorer: SupportScorer, texts: dict[str, str],
-                lang: str) -> list[Candidate]:
-    concepts = scorer.concepts(question)
-    wants_number = bool(_QUANTITY_QUESTION.search(question))
-    out = []
-    order = 0
-    for h in hits:
-        p = h.passage
-        section_terms = content_terms(" ".join(p.section))
-        ens = p.sentences_en or ("",) * len(p.sentences)
-        for span, en in zip(p.sentences, ens):
-            zh = texts[p.doc_id][span[0]:span[1]]
-            if lang == "en" and not en:
-                continue  # an English answer needs the aligned translation of the sentence
-            text = fold_text(" ".join(p.section) + " " + zh + " " + en)
-            cov, _ = scorer.coverage_of(concepts, text, content_terms(zh + " " + en) | section_terms)
-            numeric = bool(_NUMBER.search(zh))
-            score = cov + 0.1 / h.rank + (0.15 if wants_number and numeric else 0.0)
-            out.append(Candidate(p, span, en, score, order, cov, numeric))
-            order += 1
-    return sorted(out, key=lambda c: (-c.score, c.order))
+def _with_list_items(chosen: list[Sentence], scorer: SupportScorer, limit: int) -> list[Sentence]:
+    """A list header ("其致病机制包括：") brings the items that follow it in its passage."""
+    out: list[Sentence] = []
+    for s in chosen:
+        if s not in out:
+            out.append(s)
+        if _LIST_HEADER.search(s.zh):
+            siblings = scorer.sentences.get(s.passage.id, [])
+            for t in siblings[siblings.index(s) + 1:]:
+                if len(out) >= limit:
+                    break
+                if t not in out:
+                    out.append(t)
+    return out[:max(limit, 1)]
 
 
-def compose(question: str, lang: str, hits: list[ScoredPassage], scorer: SupportScorer,
-            sources: dict[str, SourceMeta], texts: dict[str, str], max_sentences: int = 3,
-            min_coverage: float = 0.0) -> tuple[str, list[Citation]]:
-    """Pick the best-supported sentences; each carries the [n] of the passage that contains it.
-
-    A question asking for an amount is only answered by a sentence that states one and still covers
-    the question: otherwise a neighbouring passage's number would be borrowed (returns "").
-    """
-    cands = _candidates(question, hits, scorer, texts, lang)
-    if _QUANTITY_QUESTION.search(question):
-        cands = [c for c in cands if c.numeric]
-        min_coverage = max(min_coverage, NUMERIC_MIN_COVERAGE)
-    if not cands or cands[0].coverage < min_coverage:
+def compose(question: str, lang: str, support: Support, scorer: SupportScorer, sources: dict[str, SourceMeta],
+            texts: dict[str, str], max_sentences: int = 3, correct_premise: bool = True) -> tuple[str, list[Citation]]:
+    """The chosen sentences in the source's own order, each with the [n] of its passage; a figure the
+    question asserts is corrected unless the guard already judged it (`correct_premise=False`)."""
+    if not support.chosen:
         return "", []
-    best = cands[0].score
-    chosen = [c for c in cands if c.score >= 0.8 * best][:max_sentences]
-    chosen.sort(key=lambda c: c.order)  # keep the source's own order: reads like the guideline
+    limit = LIST_MAX_SENTENCES if is_list_question(question) else max_sentences
+    picked = [s for s, _ in support.chosen]
+    if is_list_question(question):
+        picked = _with_list_items(picked, scorer, limit)
+    picked = sorted(picked[:limit], key=lambda s: s.order)  # reads like the guideline
     citations: list[Citation] = []
     lines: list[str] = []
-    for c in chosen:
-        n = len(citations) + 1
-        cit = make_citation(n, c.passage, c.span, sources[c.passage.doc_id], texts[c.passage.doc_id], c.text_en)
+    untranslated = False
+    for s in picked:
+        cit = make_citation(len(citations) + 1, s.passage, s.span, sources[s.passage.doc_id],
+                            texts[s.passage.doc_id], s.en)
         citations.append(cit)
-        lines.append(f"{c.text_en if lang == 'en' else cit.quote} [{n}]")
-    text = "\n".join(lines)
+        shown = s.en if lang == "en" and s.en else cit.quote
+        untranslated |= lang == "en" and not s.en
+        lines.append(f"{shown} [{cit.n}]")
+    premise = premise_line(question, lang, picked, citations) if correct_premise else ""
+    text = "\n".join(([premise] if premise else []) + lines)
     if lang == "en":
-        text += "\n" + TRANSLATION_NOTE
+        text += "\n" + (NO_TRANSLATION_NOTE if untranslated else TRANSLATION_NOTE)
     return text, citations
 
 
+# ----------------------------------------------------------------------------- premise correction
+_CHECK_FAMILIES = {"day", "week", "month", "hour", "percent", "count", "usd", "cny", None}
+
+
+def _family(q: Quantity) -> tuple[str | None, Decimal, Decimal]:
+    k = Decimal(7) if q.unit == "week" else Decimal(1)
+    return ("day" if q.unit in ("day", "week") else q.unit), q.low * k, q.high * k
+
+
+def _claimed(question: str) -> list[Quantity]:
+    """Amounts the question asserts (4周, 2亿个): not ages or lab values, which are patient facts."""
+    out = []
+    for q in parse_quantities(question):
+        big = bool(re.search(r"万|亿|million|billion|×\s*10", q.text))
+        if q.unit in _CHECK_FAMILIES - {None} or (q.unit is None and big):
+            out.append(q)
+    return out
+
+
+_ASSERTS = re.compile(r"对吧|对吗|是吧|是吗|是不是|没错吧|吧[?？]?$|指南说|听说|据说|我看到|我读到|不是说|"
+                      r"right\?|correct\?|isn't it|is it true|true that|i heard|i read|the guideline says|"
+                      r"doesn't it|don't they|\bso it'?s\b", re.I)
+
+
+def premise_line(question: str, lang: str, picked: list[Sentence], citations: list[Citation]) -> str:
+    """"来源写的是「1-2 周」，不是 4 周。[n]" when the question asserts a figure the source contradicts."""
+    if not _ASSERTS.search(question.strip()):
+        return ""
+    for q in _claimed(question):
+        fam, lo, hi = _family(q)
+        for s, c in zip(picked, citations):
+            text = s.en if lang == "en" and s.en else s.zh
+            same = [x for x in parse_quantities(text) if _family(x)[0] == fam]
+            if not same:
+                continue
+            if any(_agrees(x, lo, hi) for x in same):
+                return ""  # the question's figure is the source's
+            src = max(same, key=lambda x: _context_overlap(question, text, x))
+            asked = _fmt(q, lang)
+            if lang == "zh":
+                return f"{PREMISE_LEAD['zh']}「{src.text.strip()}」，不是 {asked}。[{c.n}]"
+            return f"{PREMISE_LEAD['en']} {src.text.strip()}, not {asked}. [{c.n}]"
+    return ""
+
+
+def _agrees(src: Quantity, lo: Decimal, hi: Decimal) -> bool:
+    """The asked figure lies in the source's range, or satisfies its bound (97% for "≥95%")."""
+    _, s_lo, s_hi = _family(src)
+    if src.comparator in (">=", ">"):
+        return lo >= s_lo if src.comparator == ">=" else lo > s_lo
+    if src.comparator in ("<=", "<"):
+        return hi <= s_hi if src.comparator == "<=" else hi < s_hi
+    return s_lo <= lo and hi <= s_hi
+
+
+def _context_overlap(question: str, text: str, q: Quantity, window: int = 14) -> int:
+    """How many of the question's words stand next to this amount ("限制负重 1-2 周" for 负重)."""
+    near = text[max(0, q.start - window):q.end + 4].lower()
+    words = set(re.findall(r"[a-z]{3,}", question.lower())) | {question[i:i + 2] for i in range(len(question) - 1)
+                                                              if re.fullmatch(r"[\u4e00-\u9fff]{2}", question[i:i + 2])}
+    return sum(1 for w in words if w in near)
+
+
+def _fmt(q: Quantity, lang: str) -> str:
+    if q.unit is None:
+        f = format_zh if lang == "zh" else format_en
+        return f(q.low) if not q.is_range else f"{f(q.low)}–{f(q.high)}"
+    return q.text.strip()
+
+
+# ----------------------------------------------------------------------------- refusal
 def refusal(lang: str, missing: list[str], hits: list[ScoredPassage], sources: dict[str, SourceMeta],
             texts: dict[str, str], n: int = 3) -> tuple[str, list[Citation]]:
     miss = ""

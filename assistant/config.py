@@ -27,8 +27,13 @@ class Settings:
     rrf_k: int = 60
     retriever: str = "hybrid"  # hybrid | bm25 | dense
     # Refusal: the answer needs a passage sharing enough query terms AND a dense score above the floor
-    min_term_overlap: float = 0.40  # calibrated on eval/dev.jsonl: benchmarks/calibrate_refusal.py
+    # Calibrated by 5-fold cross-validation on eval/dev.jsonl (benchmarks/calibrate_refusal.py: the median of
+    # the folds' choices; eval/reports/calibration/): joint concept coverage of the chosen sentences.
+    min_term_overlap: float = 0.35
     min_dense_score: float = 0.80
+    # The sentence that gives an asked amount (dose, duration, rate) must itself cover this much of the
+    # question, or a neighbouring sentence's number would be borrowed.
+    min_attribute_coverage: float = 0.30  # cross-validated with min_term_overlap
     max_question_chars: int = 2000
     max_answer_sentences: int = 3
     llm_base_url: str = ""

@@ -29,13 +29,13 @@ METRICS = ("hit_at_1", "hit_at_5", "mrr_at_10", "fact_accuracy", "citation_preci
            "latency_ms_p50", "latency_ms_p95", "pass_rate", "errors")
 REQUIRED_KEYS = ("id", "lang", "audience", "category", "turns", "patient", "expected_source", "expected_facts",
                  "expected_guard", "evidence_quote", "notes")
-OPTIONAL_KEYS = ("must_not_say",)
+OPTIONAL_KEYS = ("must_not_say", "style")
 LEVELS = ("none", "warn", "block")
 # name -> (retriever, chunking); chatchat750 = fixed 750-char chunks, 150 overlap (Langchain-Chatchat default)
 CONFIGS = {"bm25": ("bm25", "sentences"), "dense": ("dense", "sentences"), "hybrid": ("hybrid", "sentences"),
            "chatchat750": ("dense", "chatchat750")}
 SEE_ALSO = re.compile(r"^(另见|另見|see also)[^\n]*(\n- [^\n]*)*", re.I | re.M)  # nearest passages of a refusal
-SKIP_LINE = re.compile(r"^(不建议|注意|not recommended|caution)[：:]|english translation of the chinese guideline|"
+SKIP_LINE = re.compile(r"^(不建议|注意|not recommended|caution)[：:]|^来源写的是|^the source says|no english translation of this|english translation of the chinese guideline|"
                        r"这些指南资料没有涉及|guideline sources here do not "
                        r"cover|^另见|^see also|请咨询医生|please ask a clinician|consult (a|your) (doctor|clinician)|"
                        r"不是针对您个人|由您的医生决定|not advice for you personally|only your doctor can decide", re.I)

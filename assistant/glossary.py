@@ -1,7 +1,8 @@
 """Bilingual glossary: keeps jieba from splitting terms and bridges zh <-> en in queries.
 
-corpus/glossary.tsv columns: id, zh, en, abbr, variants, jieba_freq, pos
-(abbr and variants are `|`-separated).
+corpus/glossary.tsv columns: id, zh, en, abbr, variants, kind
+(abbr and variants are `|`-separated; kind is `intervention` for therapies, whose mention decides
+which sentences and which guard rules a question is about, else `term`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Term:
     en: str
     abbr: tuple[str, ...]
     variants: tuple[str, ...]
+    kind: str = "term"
 
     @property
     def forms(self) -> tuple[str, ...]:
@@ -79,7 +81,8 @@ def load_glossary(path: str) -> Glossary:
         for row in csv.DictReader(fh, delimiter="\t"):
             split = lambda v: tuple(x.strip() for x in (v or "").split("|") if x.strip())  # noqa: E731
             terms.append(Term(row["id"], (row.get("zh") or "").strip(), (row.get("en") or "").strip(),
-                              split(row.get("abbr")), split(row.get("variants"))))
+                              split(row.get("abbr")), split(row.get("variants")),
+                              (row.get("kind") or "term").strip()))
     return Glossary(tuple(terms))
 
 

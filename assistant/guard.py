@@ -385,23 +385,34 @@ def _matches(fam: tuple[str, Decimal], supported: set[tuple[str, Decimal]]) -> b
     return any(n == name and (v == s or (s != 0 and abs(v - s) / abs(s) <= Decimal("0.005"))) for n, s in supported)
 
 
-def check_answer(answer_text: str, supporting_texts: list[str], rules: RuleBook | None = None) -> list[GuardFinding]:
+# Lines that quote the question's own figures back (a premise correction, a refusal's "not
+# mentioned" list): those figures are the user's, not claims of the answer.
+ECHO_LINES = re.compile(r"^(来源写的是|The source says|这些指南资料没有涉及|The guideline sources here do not cover)")
+_SENTENCE = re.compile(r"[^。!?\n]+(?:[。!?]|$)|(?:[^.!?\n]|\.(?=\d))+")
+
+
+def check_answer(answer_text: str, supporting_texts: list[str], rules: RuleBook | None = None,
+                 question: str = "") -> list[GuardFinding]:
     """Every number with a unit in the answer must appear (after unit normalisation) in a supporting
-    text or in a rule's bounds/quote; otherwise a warn finding naming the sentence."""
+    text or in a rule's bounds/quote; otherwise a warn finding naming the sentence. Figures from the
+    question are allowed in the lines that echo it (`ECHO_LINES`)."""
     rb = rules or default_rules()
     supported = _supported_values([normalise_text(t) for t in supporting_texts], rb)
+    echoed = _supported_values([normalise_text(question)], rb) if question else set()
     zh = bool(re.search(r"[\u4e00-\u9fff]", answer_text))
     out: list[GuardFinding] = []
-    text = normalise_text(answer_text)
-    for m in re.finditer(r"[^。!?\n]+(?:[。!?]|$)|[^.!?\n]+", text):
-        sentence = answer_text[m.start():m.end()].strip()
-        for q in _claims(m.group()):
-            if all(_matches(_family(q.unit, v), supported) for v in {q.low, q.high}):
-                continue
-            msg = (f"回答中的数字“{q.text}”在引用资料和指南规则中找不到依据,所在句子:“{sentence}”" if zh else
-                   f"The number '{q.text}' in the answer is not supported by the cited sources or the guideline rules; "
-                   f"sentence: \"{sentence}\"")
-            out.append(GuardFinding("unsupported_number", "warn", msg))
+    for line in answer_text.split("\n"):
+        allowed = supported | echoed if ECHO_LINES.match(line.strip()) else supported
+        text = normalise_text(line)
+        for m in _SENTENCE.finditer(text):
+            sentence = line[m.start():m.end()].strip()
+            for q in _claims(m.group()):
+                if all(_matches(_family(q.unit, v), allowed) for v in {q.low, q.high}):
+                    continue
+                msg = (f"回答中的数字“{q.text}”在引用资料和指南规则中找不到依据,所在句子:“{sentence}”" if zh else
+                       f"The number '{q.text}' in the answer is not supported by the cited sources or the guideline "
+                       f"rules; sentence: \"{sentence}\"")
+                out.append(GuardFinding("unsupported_number", "warn", msg))
     return out
 
 

@@ -1,37 +1,116 @@
-"""Refusal calibration: support coverage of every dev-set question, and the trade-off per threshold.
+"""Refusal calibration by k-fold cross-validation on the dev set (never on a held-out set).
 
-    python benchmarks/calibrate_refusal.py [eval/dev.jsonl]
-Prints refusal accuracy on out-of-scope items against the false-refusal rate on the rest.
+    python benchmarks/calibrate_refusal.py [eval/dev.jsonl] [--folds 5] [--out eval/reports/calibration]
+
+For every question the support features are computed once (joint coverage, coverage of the sentence
+giving the asked attribute, whether such a sentence exists). Each fold picks the thresholds that
+maximise balanced accuracy (out-of-scope refused, in-scope answered) on the other folds and is scored
+on its own items; the recommended setting is the median of the fold choices, so no single fit of the
+whole set decides it. Writes calibration.json and an ROC curve of the coverage score (roc.png).
 """
 from __future__ import annotations
 
+import argparse
 import json
-import sys
+import statistics
+from pathlib import Path
+
+import numpy as np
 
 from assistant.api import Assistant
 from assistant.conversation import resolve
 from assistant.language import to_simplified
 
+GRID_COVERAGE = [x / 20 for x in range(2, 15)]  # 0.10 .. 0.70
+GRID_ATTRIBUTE = [x / 20 for x in range(4, 17)]  # 0.20 .. 0.80
 
-def main(path: str = "eval/dev.jsonl") -> None:
-    a = Assistant.load()
+
+def features(a: Assistant, path: str) -> list[dict]:
     rows = []
     for line in open(path, encoding="utf-8"):
+        if not line.strip():
+            continue
         item = json.loads(line)
-        q = resolve([to_simplified(t) for t in item["turns"]]).query
-        sup = a.scorer.score(q, a.retrieve(q))
-        rows.append((item["category"] == "out_of_scope", sup.coverage, sup.dense, item["id"], q, sup.missing))
-    oos = [r for r in rows if r[0]]
-    ins = [r for r in rows if not r[0]]
-    print(f"{'min_coverage':>12} {'refusal_acc':>11} {'false_refusal':>13}")
-    for t in [x / 20 for x in range(4, 17)]:
-        ra = sum(r[1] < t for r in oos) / len(oos)
-        fr = sum(r[1] < t for r in ins) / len(ins)
-        print(f"{t:12.2f} {ra:11.3f} {fr:13.3f}")
-    if "-v" in sys.argv:
-        for r in sorted(rows, key=lambda r: r[1]):
-            print(f"{'OOS' if r[0] else '   '} {r[1]:.2f} {r[2]:.3f} {r[3]} {r[4][:50]} missing={r[5]}")
+        q = resolve([to_simplified(t) for t in item["turns"]], int(a.rules.settings.get("elderly_age", 65))).query
+        sup = a.scorer.score(q, a.retrieve(q), a.settings.max_answer_sentences)
+        rows.append({"id": item["id"], "oos": item["category"] == "out_of_scope", "coverage": sup.coverage,
+                     "attribute": sup.attribute_coverage, "answered": sup.answered, "dense": sup.dense})
+    return rows
+
+
+def answers(r: dict, cov: float, attr: float, dense_floor: float) -> bool:
+    return r["answered"] and r["coverage"] >= cov and r["attribute"] >= attr and r["dense"] >= dense_floor
+
+
+def balanced(rows: list[dict], cov: float, attr: float, dense_floor: float) -> tuple[float, float, float]:
+    oos = [r for r in rows if r["oos"]]
+    ins = [r for r in rows if not r["oos"]]
+    refused = sum(not answers(r, cov, attr, dense_floor) for r in oos) / max(1, len(oos))
+    false_ref = sum(not answers(r, cov, attr, dense_floor) for r in ins) / max(1, len(ins))
+    return (refused + 1 - false_ref) / 2, refused, false_ref
+
+
+def best(rows: list[dict], dense_floor: float) -> tuple[float, float]:
+    scored = [(balanced(rows, c, t, dense_floor)[0], -abs(c - 0.4), c, t) for c in GRID_COVERAGE for t in GRID_ATTRIBUTE]
+    _, _, c, t = max(scored)
+    return c, t
+
+
+def cross_validate(rows: list[dict], folds: int, dense_floor: float, seed: int = 0) -> dict:
+    order = np.random.default_rng(seed).permutation(len(rows))
+    chosen, held = [], []
+    for k in range(folds):
+        test = [rows[i] for i in order[k::folds]]
+        train = [rows[i] for j, i in enumerate(order) if j % folds != k]
+        c, t = best(train, dense_floor)
+        chosen.append((c, t))
+        held.append(balanced(test, c, t, dense_floor))
+    rec = (statistics.median(c for c, _ in chosen), statistics.median(t for _, t in chosen))
+    return {"folds": folds, "fold_choices": chosen,
+            "cv_balanced_accuracy": round(float(np.mean([h[0] for h in held])), 4),
+            "cv_refusal_accuracy": round(float(np.mean([h[1] for h in held])), 4),
+            "cv_false_refusal_rate": round(float(np.mean([h[2] for h in held])), 4),
+            "recommended": {"min_term_overlap": rec[0], "min_attribute_coverage": rec[1]}}
+
+
+def roc(rows: list[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    score = [(r["coverage"] if r["answered"] else 0.0, r["oos"]) for r in rows]
+    pts = []
+    for t in sorted({s for s, _ in score} | {0.0, 1.01}):
+        tpr = sum(s < t for s, o in score if o) / max(1, sum(o for _, o in score))
+        fpr = sum(s < t for s, o in score if not o) / max(1, sum(not o for _, o in score))
+        pts.append((fpr, tpr))
+    pts.sort()
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".")
+    ax.plot([0, 1], [0, 1], ls=":", c="grey")
+    ax.set_xlabel("in-scope questions refused (false refusal rate)")
+    ax.set_ylabel("out-of-scope questions refused")
+    ax.set_title("Refusal decision: ROC of support coverage")
+    fig.tight_layout()
+    fig.savefig(out / "roc.png", dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("set", nargs="?", default="eval/dev.jsonl")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--out", default="eval/reports/calibration")
+    args = ap.parse_args()
+    a = Assistant.load()
+    rows = features(a, args.set)
+    result = cross_validate(rows, args.folds, a.settings.min_dense_score)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "calibration.json").write_text(json.dumps(result, indent=1))
+    roc(rows, out)
+    print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
-    main(*[a for a in sys.argv[1:] if not a.startswith("-")])
+    main()

@@ -12,7 +12,7 @@ from assistant.glossary import Glossary, Term, install_jieba_terms, load_glossar
 from assistant.tokens import tokenize
 
 PATH = Path(__file__).resolve().parents[1] / "corpus" / "glossary.tsv"
-COLUMNS = ["id", "zh", "en", "abbr", "variants", "jieba_freq", "pos"]
+COLUMNS = ["id", "zh", "en", "abbr", "variants", "kind"]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_tsv_parses_with_the_documented_columns():
     ids = [r[0] for r in rows[1:]]
     assert len(ids) == len(set(ids)) and all(ids)
     assert all(r[1].strip() and r[2].strip() for r in rows[1:]), "every term needs zh and en"
-    assert all(r[5].isdigit() for r in rows[1:]), "jieba_freq must be an integer"
+    assert all(r[5] in ("intervention", "term") for r in rows[1:]), "kind is intervention or term"
 
 
 def test_loaded_terms(glossary):

@@ -1,0 +1,320 @@
+"""Answerability: which source sentences answer a question, and whether together they do.
+
+A question is answered by *sentences*, not passages. It asks about concepts (glossary terms and
+domain words) and often for an attribute (a duration, a rate, a count, a cost, a dose). It is
+answerable when some sentence gives the asked attribute about the asked intervention, and the
+chosen sentences jointly cover enough of the domain concepts. Ordinary words (不能, listed) weigh
+nothing when the corpus lacks them: they are phrasing, not concepts (`lexicon`).
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+
+from .glossary import Glossary, form_pattern
+from .index import Index
+from .lexicon import GENERIC, absent_weight, is_ordinary, spell_en
+from .model import Passage, ScoredPassage
+from .quantities import parse_quantities
+from .tokens import _WORD, STOP, content_terms, fold_text, stem
+
+__all__ = ["Concept", "Sentence", "Support", "SupportScorer", "ATTRIBUTES", "asked_attributes"]
+
+# What kind of answer a question wants (question pattern), and how a sentence can give it.
+ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
+    "cost": r"多少钱|费用|价格|价钱|花费|花多少|贵不贵|医保|报销|自费|掏钱|\bcosts?\b|\bprice|expensive|insurance|afford",
+    "sessions": r"几次|多少次|几针|多少针|几个疗程|how many (shots|injections|sessions|times|treatments)|how often",
+    "duration": r"多久|多长时间|多长|几天|几周|几个月|几年|多少天|多少周|多少个月|多少年|何时|什么时候|how long|"
+                r"how many (days|weeks|months|years|hours)|how soon|when can|duration",
+    "percent": r"比例|百分之|百分比|发生率|有效率|成功率|概率|几率|占多少|\brates?\b|percent|percentage|proportion|"
+               r"how (common|likely)|incidence",
+    "count": r"多少个|几个|多少名|多少例|多少人|几名|几例|多少位|how many|number of",
+    "dose": r"剂量|用量|多大量|\bdoses?\b|dosage|how much",
+    "amount": r"多少|几[个天周月年次名例岁倍]|多大|多高|多低|多长|多重|how (much|many|high|low|big)|what (percentage|proportion|number)",
+    "contact": r"电话|地址|联系方式|预约|挂号|官网|网址|热线|hotline|phone|address|appointment|website|contact|where can i (get|buy)",
+}.items()}
+_TIME_UNITS = {"day", "week", "month", "hour"}
+_COST_WORDS = re.compile(r"费用|价格|成本|花费|医保|报销|自费|美元|元|cost|price|expens|insur|dollar|USD", re.I)
+_SESSION = re.compile(r"\d\s*(次|针|个疗程)|[一二两三四五六七八九十]\s*(次|针|个疗程)|\b\d+\s*(sessions?|injections?|times)\b|"
+                      r"\b(once|twice|single|one|two|three)\s+(session|injection|shot)s?", re.I)
+_CONTACT = re.compile(r"\d{3,4}[- ]?\d{7,8}|1[3-9]\d{9}|https?://|www\.|地址[:：]|电话[:：]|热线", re.I)
+_DIGIT = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次]")
+# A further sentence joins the answer when it covers another part of the question (>= 10 % of the
+# weight) and is itself about the question (>= 35 % coverage): multi-part questions get every part.
+MIN_PART_GAIN = 0.10
+MIN_PART_COVERAGE = 0.35
+# A question must name at least one concept (about one rare-ish word's idf); "And for patients
+# over 75?" on its own asks about nothing the sources could answer.
+MIN_CONCEPT_WEIGHT = 1.0
+CONTEXT_CREDIT = 0.5
+AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
+_NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
+
+
+def asked_attributes(question: str) -> list[str]:
+    """Attributes the question asks for; a 'how many sessions' question is not a count question."""
+    found = [k for k, rx in ATTRIBUTES.items() if rx.search(question)]
+    if "sessions" in found and "count" in found:
+        found.remove("count")
+    if "amount" in found and len(found) > 1:
+        found.remove("amount")  # a more specific attribute says what kind of amount
+    return found
+
+
+def sentence_attributes(text: str) -> frozenset[str]:
+    """Attributes a sentence can answer, from the amounts it states."""
+    out = set()
+    qs = parse_quantities(text)
+    if qs or _DIGIT.search(text):
+        out |= {"count", "dose", "amount"}
+    if _CONTACT.search(text):
+        out.add("contact")
+    for q in qs:
+        if q.unit in _TIME_UNITS or (q.unit == "year" and not 1900 <= q.low <= 2100 and "岁" not in q.text):
+            out.add("duration")
+        if q.unit == "percent":
+            out.add("percent")
+        if q.unit in ("usd", "cny"):
+            out.add("cost")
+    if _COST_WORDS.search(text):
+        out.add("cost")
+    if _SESSION.search(text):
+        out.add("sessions")
+    return frozenset(out)
+
+
+def _words(question: str) -> list[str]:
+    """The question's words as asked: jieba words for Chinese, lower-case words for English."""
+    import jieba
+
+    out = []
+    for m in _WORD.finditer(fold_text(question)):
+        w = m.group()
+        if w.isascii():
+            for part in w.split("-"):  # viable-cell -> viable, cell
+                part = spell_en(part)
+                if part not in STOP and (len(part) > 1 or part.isdigit()):
+                    out.append(part)
+        else:
+            out.extend(t for t in jieba.cut(w) if len(t) > 1 and t not in STOP)
+    return out
+
+
+def _counts_asked_noun(text: str, concepts: list["Concept"]) -> bool:
+    """"298个膝关节" for "纳入了多少个膝关节": a number right before the noun the question counts."""
+    return any(c.word and not c.word.isascii() and re.search(rf"\d\s*[个名例项位]?{re.escape(c.word)}", text)
+               for c in concepts)
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing a question asks about: a glossary term (any of its forms) or a single word."""
+
+    label: str
+    pattern: re.Pattern[str] | None = None  # glossary term: matched against the sentence text
+    token: str = ""  # plain word: matched against the sentence's tokens (stemmed, typo-corrected)
+    intervention: bool = False
+    word: str = ""  # the word as asked: its ordinariness is judged on this form
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A source sentence prepared once at load: what it mentions and which attributes it gives."""
+
+    passage: Passage
+    span: tuple[int, int]
+    zh: str
+    en: str
+    text: str  # folded section path + sentence + translation: what term patterns search
+    terms: frozenset[str]
+    context: str  # folded section path + document title: the sentence's implied subject
+    attrs: frozenset[str]
+    order: int
+
+
+@dataclass
+class Support:
+    """How well the best sentences answer the question: the basis of refusal and of the answer."""
+
+    coverage: float  # weighted share of the question's concepts covered by the chosen sentences
+    dense: float  # best dense similarity among the results
+    missing: list[str] = field(default_factory=list)  # concepts no chosen sentence mentions
+    chosen: list[tuple[Sentence, float]] = field(default_factory=list)  # (sentence, own coverage), best first
+    attributes: list[str] = field(default_factory=list)
+    answered: bool = False  # an attribute-and-subject-matching sentence exists
+    attribute_coverage: float = 1.0  # own coverage of the weakest sentence that gives an asked attribute
+
+
+class SupportScorer:
+    """Weighted concept coverage at the sentence level; weights are idf over sentences."""
+
+    def __init__(self, index: Index, glossary: Glossary) -> None:
+        self.glossary = glossary
+        self.sentences: dict[str, list[Sentence]] = {}
+        order = 0
+        for p in index.passages:
+            title = index.sources[p.doc_id].title if p.doc_id in index.sources else ""
+            text = index.texts.get(p.doc_id, p.text)
+            views = []
+            ens = p.sentences_en or ("",) * len(p.sentences)
+            section = " ".join(p.section)
+            for span, en in zip(p.sentences, ens):
+                zh = text[span[0]:span[1]]
+                views.append(Sentence(p, span, zh, en, fold_text(f"{section} {zh} {en}"),
+                                      frozenset(content_terms(f"{zh} {en}") | content_terms(section)),
+                                      fold_text(f"{section} {title}"), sentence_attributes(zh), order))
+                order += 1
+            self.sentences[p.id] = views
+        every = [s for vs in self.sentences.values() for s in vs]
+        self.n = max(1, len(every))
+        self.df: dict[str, int] = {}
+        for s in every:
+            for t in s.terms:
+                self.df[t] = self.df.get(t, 0) + 1
+        self._every = every
+        self._en_vocab = sorted(t for t in self.df if t.isascii() and len(t) >= 5)
+        self._interventions = [form_pattern(t.forms) for t in glossary.terms if t.kind == "intervention" and t.forms]
+        self.unknown_idf = math.log(1 + self.n) * 2.0
+        self._weights: dict[str, float] = {}
+
+    # -- concepts ----------------------------------------------------------------------------
+    def concepts(self, question: str) -> list[Concept]:
+        found = self.glossary.find(question)
+        out = [Concept(t.zh or t.en, pattern=form_pattern(t.forms), intervention=t.kind == "intervention")
+               for t in found]
+        for c in out:
+            question = c.pattern.sub(" ", question)  # type: ignore[union-attr]
+        seen = set()
+        for word in _words(question):
+            token = self._known(word)
+            if token not in seen and not _NUMERIC_TOKEN.fullmatch(word):  # numbers are the guard's business
+                seen.add(token)
+                out.append(Concept(word, token=token, word=word))
+        return out
+
+    def _known(self, word: str) -> str:
+        """The corpus token for a question word: its stem, or the nearest corpus word for an English typo."""
+        token = stem(word) if word.isascii() else word
+        if token in self.df or len(word) < 3:
+            return token
+        if not word.isascii():  # a colloquial compound (膝盖骨): its longest part the corpus knows
+            import jieba
+
+            parts = [t for t in jieba.cut_for_search(word) if len(t) > 1 and t != word and t in self.df]
+            return max(parts, key=len) if parts else token
+        if len(word) < 5:
+            return token
+        close = difflib.get_close_matches(token, self._en_vocab, n=1, cutoff=0.85)
+        return close[0] if close else token
+
+    def weight(self, c: Concept) -> float:
+        """idf over sentences; ordinary words weigh little, and phrasing nothing when the corpus lacks it."""
+        if c.label not in self._weights:
+            if c.pattern is not None:
+                df = sum(1 for s in self._every if c.pattern.search(s.text))
+                w = math.log(1 + self.n / df) if df else self.unknown_idf
+            elif df := self.df.get(c.token, 0):
+                ordinary = c.word in GENERIC or is_ordinary(c.word)
+                w = math.log(1 + self.n / df) * (0.25 if ordinary else 1.0)
+            else:
+                import jieba
+
+                w = self.unknown_idf * absent_weight(c.word, c.word in jieba.dt.FREQ)
+            self._weights[c.label] = w
+        return self._weights[c.label]
+
+    def covers(self, c: Concept, s: Sentence, with_context: bool = False) -> bool:
+        if c.pattern is not None:
+            return bool(c.pattern.search(s.text) or (with_context and c.pattern.search(s.context)))
+        return c.token in s.terms
+
+    def coverage(self, concepts: list[Concept], s: Sentence) -> float:
+        """Own mentions count fully; a concept named by the previous sentence of the same passage
+        (its context: "Hernigou 设计了… 经过平均约15年的随访") counts half."""
+        total = sum(self.weight(c) for c in concepts)
+        if total <= 0:
+            return 0.0
+        prev = self._previous(s)
+        got = 0.0
+        for c in concepts:
+            if self.covers(c, s, c.intervention):
+                got += self.weight(c)
+            elif prev is not None and self.covers(c, prev):
+                got += CONTEXT_CREDIT * self.weight(c)
+        return got / total
+
+    def _amount_on_topic(self, s: Sentence, attr: str, concepts: list[Concept]) -> bool:
+        """The amount is about what was asked: a question concept (not the intervention, which is the
+        subject) stands within a clause of it, so "MSC 多久起效" is not answered by "5 年随访"."""
+        topics = [c for c in concepts if not c.intervention and self.weight(c) > 0 and self.covers(c, s)]
+        if attr in ("cost", "contact", "sessions") or not any(not c.intervention and self.weight(c) > 0
+                                                              for c in concepts):
+            return True
+        text = s.zh
+        spots = [m.start() for m in re.finditer(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次周天月年]", text)]
+        for c in topics:
+            rx = c.pattern or re.compile(re.escape(c.word or c.token), re.I)
+            for m in rx.finditer(text):
+                if any(abs(p - m.start()) <= AMOUNT_WINDOW for p in spots):
+                    return True
+        return not text.strip() or bool(topics and not spots)
+
+    def _previous(self, s: Sentence) -> Sentence | None:
+        views = self.sentences.get(s.passage.id, [])
+        i = views.index(s) if s in views else 0
+        return views[i - 1] if i > 0 else None
+
+    def on_subject(self, concepts: list[Concept], s: Sentence) -> bool:
+        """The sentence is not about another intervention than the one asked about: it (or its section)
+        names the asked interventions, or names none and inherits its document's subject."""
+        asked = [c for c in concepts if c.intervention]
+        if all(self.covers(c, s, with_context=True) for c in asked):
+            return True
+        return not any(p.search(s.text) for p in self._interventions)
+
+    # -- the decision --------------------------------------------------------------------------
+    def score(self, question: str, hits: list[ScoredPassage], max_sentences: int = 3) -> Support:
+        """Choose sentences: the best one giving each asked attribute on the asked subject, then
+        the ones that add concepts; coverage is what they cover together."""
+        concepts = self.concepts(question)
+        attrs = asked_attributes(question)
+        dense = max((h.scores.get("dense", 0.0) for h in hits), default=0.0)
+        total = sum(self.weight(c) for c in concepts)
+        ranked: list[tuple[Sentence, float, float]] = []
+        for h in hits:
+            for s in self.sentences.get(h.passage.id, ()):
+                cov = self.coverage(concepts, s)
+                ranked.append((s, cov, cov + 0.1 / max(1, h.rank)))
+        ranked.sort(key=lambda x: (-x[2], x[0].order))
+        on_subject = [r for r in ranked if self.on_subject(concepts, r[0])]
+        chosen: list[tuple[Sentence, float]] = []
+        answered = bool(on_subject)
+        attr_cov = 1.0
+        for a in attrs:
+            best = max((r for r in on_subject if a in r[0].attrs and self._amount_on_topic(r[0], a, concepts)),
+                       default=None,
+                       key=lambda r: r[2] + (0.2 if _counts_asked_noun(r[0].zh, concepts) else 0.0))
+            if best is None:
+                answered = False
+                continue
+            attr_cov = min(attr_cov, best[1])
+            if best[0] not in [c for c, _ in chosen]:
+                chosen.append((best[0], best[1]))
+        if not attrs and on_subject:
+            chosen.append((on_subject[0][0], on_subject[0][1]))
+        covered = {c.label for c in concepts for s, _ in chosen if self.covers(c, s, c.intervention)}
+        for s, cov, _ in on_subject:  # add sentences that answer other parts of the question
+            if len(chosen) >= max_sentences:
+                break
+            new = {c.label for c in concepts if c.label not in covered and self.weight(c) > 0
+                   and self.covers(c, s, c.intervention)}
+            gain = sum(self.weight(c) for c in concepts if c.label in new) / total if total > 0 else 0.0
+            if gain >= MIN_PART_GAIN and cov >= MIN_PART_COVERAGE and s not in [c for c, _ in chosen]:
+                chosen.append((s, cov))
+                covered |= new
+        joint = sum(self.weight(c) for c in concepts if c.label in covered) / total if total > 0 else 0.0
+        missing = [c.label for c in concepts if c.label not in covered and self.weight(c) > 0]
+        answered = answered and total >= MIN_CONCEPT_WEIGHT  # phrasing alone asks about nothing
+        return Support(joint, dense, missing, chosen, attrs, answered, attr_cov)
