@@ -15,10 +15,12 @@ from typing import Any
 from . import guard as guard_mod
 from .compose import SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
+from .crosslingual import expand_query
+from .lexicon import GENERIC, PHRASING_EN
 from .conversation import resolve
 from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
-from .glossary import Glossary, install_jieba_terms, load_glossary
+from .glossary import Glossary, install_jieba_terms, install_learnt_terms, load_glossary
 from .index import Index, build, current_version
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage
@@ -62,16 +64,23 @@ class Assistant:
         if build_if_missing and current_version(settings, chunking) is None:
             build(settings, chunking)
         index = Index.open(settings, chunking)
-        glossary = load_glossary(glossary_path)
+        glossary = load_glossary(glossary_path).with_terms(index.learnt_terms)
+        install_learnt_terms(glossary)
+        rules = guard_mod.load_rulebooks(guard_mod.rule_files(settings), texts=index.texts)
+        glossary = glossary.with_interventions({f for r in rules.rules for f in r.interventions})
         return cls(settings, index, get_embedder(settings.embedder), glossary,
                    make_searcher(retriever or settings.retriever, index, settings),
-                   SupportScorer(index, glossary), guard_mod.load_rules(settings.corpus_dir),
+                   SupportScorer(index, glossary, index.bilingual), rules,
                    load_faq(str(settings.corpus_dir / "faq.yaml")))
 
     # -- public API -------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None) -> list[ScoredPassage]:
-        q = Query(question, self.glossary.expand(question), self.embedder)
-        return self.searcher.search(q, k or self.settings.top_k)
+        return self._search(question, k)[0]
+
+    def _search(self, question: str, k: int | None = None) -> tuple[list[ScoredPassage], Query]:
+        expanded = expand_query(self.glossary.expand(question), self.index.bilingual, PHRASING_EN | GENERIC)
+        q = Query(question, expanded, self.embedder)
+        return self.searcher.search(q, k or self.settings.top_k), q
 
     def check(self, question: str, patient: dict | PatientContext | None = None, lang: str | None = None):
         question = validate_question(question, self.settings.max_question_chars)
@@ -102,8 +111,9 @@ class Assistant:
         t = time.perf_counter()
         n = self.settings.max_answer_sentences if audience == "clinician" else 2
         with self._lock:  # jieba and Chroma clients are shared; keep one query at a time
-            hits = self.retrieve(resolved.query)
-            support = self.scorer.score(resolved.query, hits, n)
+            pool, q = self._search(resolved.query, max(self.settings.top_k, self.settings.support_k))
+            hits = pool[:self.settings.top_k]
+            support = self.scorer.score(resolved.query, pool, n, q.vector)
         timings["retrieve"] = _ms(t)
 
         t = time.perf_counter()

@@ -14,17 +14,53 @@ from .model import Passage, Segment
 from .normalise import Normalised
 
 _END = re.compile(r"[。！？；!?;]+[”’」』)）]*")
+_OPENERS = {"（": "(", "(": "(", "[": "[", "【": "【", "〔": "〔"}  # full- and half-width pair up
+_CLOSERS = {"）": "(", ")": "(", "]": "[", "】": "【", "〕": "〔"}
 
 
 def content_id(doc_id: str, text: str) -> str:
     return hashlib.sha1(f"{doc_id}\x1f{text}".encode()).hexdigest()[:16]
 
 
+def bracket_depths(text: str) -> list[int]:
+    """For each character, how many matched brackets enclose it. A bracket never closed within
+    the text (one segment, one line) encloses nothing, so a typo cannot swallow a paragraph."""
+    stack: list[tuple[str, int]] = []
+    pairs: list[tuple[int, int]] = []
+    for i, c in enumerate(text):
+        if c in _OPENERS:
+            stack.append((_OPENERS[c], i))
+        elif c in _CLOSERS:
+            k = next((k for k in range(len(stack) - 1, -1, -1) if stack[k][0] == _CLOSERS[c]), None)
+            if k is not None:
+                pairs.append((stack[k][1], i))
+                del stack[k:]
+    delta = [0] * (len(text) + 1)
+    for a, b in pairs:
+        delta[a + 1] += 1
+        delta[b] -= 1
+    depths, depth = [], 0
+    for d in delta[:-1]:
+        depth += d
+        depths.append(depth)
+    return depths
+
+
+def _closes_sentence(text: str, depths: list[int], start: int, end: int) -> bool:
+    """"（注：剂量为每周总剂量。）": a whole sentence in brackets ends where its bracket closes."""
+    first = end - len(text[start:end].lstrip())
+    return text[first] in _OPENERS and text[end - 1] in _CLOSERS and (end == len(text) or not depths[end])
+
+
 def sentence_spans(seg: Segment) -> list[tuple[int, int]]:
-    """Spans (in the original text) of the sentences of one segment."""
+    """Spans (in the original text) of the sentences of one segment. Punctuation inside brackets
+    does not end a sentence: "（第1周：7.5 mg；第2周起：10 mg）" belongs to the sentence around it."""
     spans = []
     pos = 0
+    depths = bracket_depths(seg.text)
     for m in _END.finditer(seg.text):
+        if depths[m.start()] and not _closes_sentence(seg.text, depths, pos, m.end()):
+            continue
         if m.end() > pos:
             spans.append((pos, m.end()))
         pos = m.end()
@@ -71,38 +107,56 @@ def _passage(doc: Normalised, section: tuple[str, ...], spans: list[tuple[int, i
     )
 
 
-def chunk(doc: Normalised, max_chars: int = 200,
-          translations: dict[tuple[int, int], str] | None = None) -> list[Passage]:
-    """Greedy packing of whole sentences, same section only, up to `max_chars` characters."""
-    translations = translations or {}
-    passages: list[Passage] = []
-    current: list[tuple[int, int]] = []
+def _blocks(doc: Normalised) -> list[tuple[tuple[str, ...], list[tuple[int, int]]]]:
+    """Sentence spans grouped into runs a passage may not cross: a heading or a new section ends one."""
+    blocks: list[tuple[tuple[str, ...], list[tuple[int, int]]]] = []
     section: tuple[str, ...] | None = None
-    size = 0
-
-    def flush() -> None:
-        nonlocal current, size
-        if current and section is not None:
-            passages.append(_passage(doc, section, current, translations))
-        current, size = [], 0
-
+    fresh = True
     for seg in doc.segments:
         if seg.kind == "heading":
-            flush()
-            section = seg.section
+            section, fresh = seg.section, True
             continue
-        if seg.section != section:
-            flush()
-            section = seg.section
-        for s, e in sentence_spans(seg):
+        if fresh or seg.section != section:
+            section, fresh = seg.section, False
+            blocks.append((section, []))
+        blocks[-1][1].extend(sentence_spans(seg))
+    return [b for b in blocks if b[1]]
+
+
+def _run_length(text: str, spans: list[tuple[int, int]]) -> int:
+    return sum(e - s for s, e in spans) + sum(len(_joint(text, a[1], b[0])) for a, b in zip(spans, spans[1:]))
+
+
+def _starts_list(text: str, spans: list[tuple[int, int]], k: int, size: int, joint: int, max_chars: int) -> bool:
+    """Sentence k ends in a colon ("禁忌证包括："): start a new passage with it when that keeps it
+    next to its first item (or its whole list) and the current passage has no room for them."""
+    s, e = spans[k]
+    if k + 1 >= len(spans) or not text[s:e].rstrip().endswith((":", "：")):
+        return False
+    first = _run_length(text, spans[k:k + 2])
+    whole = _run_length(text, spans[k:])
+    return any(size + joint + need > max_chars and need <= max_chars for need in (first, whole))
+
+
+def chunk(doc: Normalised, max_chars: int = 200,
+          translations: dict[tuple[int, int], str] | None = None) -> list[Passage]:
+    """Greedy packing of whole sentences, same section only, up to `max_chars` characters; a list
+    header moves to the next passage rather than be cut off from its items."""
+    translations = translations or {}
+    passages: list[Passage] = []
+    for section, spans in _blocks(doc):
+        current: list[tuple[int, int]] = []
+        size = 0
+        for k, (s, e) in enumerate(spans):
             # `size` is the length of the passage text, joints included, so max_chars holds for it
             joint = len(_joint(doc.text, current[-1][1], s)) if current else 0
-            if current and size + joint + (e - s) > max_chars:
-                flush()
-                joint = 0
+            if current and (size + joint + (e - s) > max_chars
+                            or _starts_list(doc.text, spans, k, size, joint, max_chars)):
+                passages.append(_passage(doc, section, current, translations))
+                current, size, joint = [], 0, 0
             current.append((s, e))
             size += joint + e - s
-    flush()
+        passages.append(_passage(doc, section, current, translations))
     return passages
 
 

@@ -31,45 +31,21 @@ def _patient(arg: str | None) -> dict | None:
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from .index import build, source_paths
-    from .loaders import DocumentError, SUPPORTED, discover, read_meta, read_text, sidecar_path
+    from .loaders import DocumentError, discover, read_meta
 
     added, failed = [], []
-    library = settings.data_dir / "library"
     taken: dict[str, Path] = {}  # doc_id -> the file that already has it (shipped corpus or library)
     for existing in source_paths(settings):
         try:
             taken.setdefault(read_meta(existing).doc_id, existing)
         except DocumentError:
             pass  # reported by the build below
-    for path in discover([Path(p) for p in args.paths]):
-        if path.suffix.lower() not in SUPPORTED:
-            failed.append(f"{path}: unsupported file type {path.suffix or '(none)'}; skipped")
-            continue
-        overrides = {"title": args.title, "publisher": args.publisher, "year": args.year, "language": args.language}
-        try:
-            meta = read_meta(path, overrides)
-            read_text(path)  # validate before anything is copied: a bad file never reaches the index
-        except DocumentError as e:
-            failed.append(f"{e}; skipped")
-            continue
-        dest = library / f"{meta.doc_id}{''.join(path.suffixes[-1:])}"
-        owner = taken.get(meta.doc_id)
-        if owner is not None and owner.resolve() == path.resolve():
-            added.append(f"{path} -> {meta.doc_id} (already indexed)")
-            continue
-        if owner is not None and owner.resolve() != dest.resolve():
-            # copied anyway, the build would skip it as a duplicate on this and every later ingest
-            failed.append(f"{path}: doc_id {meta.doc_id!r} is already used by {owner}; give this file another "
-                          f"doc_id in {sidecar_path(path).name}; skipped")
-            continue
-        taken[meta.doc_id] = dest
-        library.mkdir(parents=True, exist_ok=True)
-        if path.resolve() != dest.resolve():  # re-ingesting the library copy itself: nothing to copy
-            shutil.copyfile(path, dest)
-        side = asdict(meta)
-        side.pop("path")
-        sidecar_path(dest).write_text(json.dumps(side, ensure_ascii=False, indent=1), encoding="utf-8")
-        added.append(f"{path} -> {meta.doc_id}")
+    paths = discover([Path(p) for p in args.paths])
+    if args.rules and len(paths) != 1:
+        raise InputError("--rules goes with exactly one document")
+    for path in paths:
+        line, ok = _add_to_library(path, args, settings, taken)
+        (added if ok else failed).append(line)
     for line in added:
         print(f"added: {line}")
     for line in failed:
@@ -79,10 +55,63 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"removed [{r.doc_id} {r.start}-{r.end}] {r.reason}: {r.text[:60]}")
     for s in report.skipped:
         print(f"error: {s}", file=sys.stderr)
+    if not args.quiet:
+        for u in report.understood:
+            print(_understood_line(u))
     state = "built" if report.built else "up to date"
     print(f"index {report.version} {state}: {len(report.documents)} documents, {report.passages} passages, "
-          f"{len(report.removals)} noise lines removed ({report.seconds:.1f} s)")
+          f"{len(report.removals)} lines set aside ({report.seconds:.1f} s)")
     return 1 if failed or report.skipped else 0
+
+
+def _understood_line(u: dict) -> str:
+    """One document as ingest understood it: what a clinic checks before trusting the answers."""
+    aside = ", ".join(f"{n} {reason}" for reason, n in sorted(u["set_aside"].items())) or "nothing"
+    terms = ", ".join(f"{t['zh']}={t['abbr'] or t['en']}" for t in u["terms"][:6])
+    more = f" (+{len(u['terms']) - 6})" if len(u["terms"]) > 6 else ""
+    return (f"  {u['doc_id']}: {u['sections']} sections, {u['table_rows']} table rows, {u['sentences']} sentences; "
+            f"set aside: {aside}; terms learnt: {len(u['terms'])} {terms}{more}")
+
+
+def _add_to_library(path: Path, args: argparse.Namespace, settings: Settings, taken: dict[str, Path]
+                    ) -> tuple[str, bool]:
+    """Copy one document (+ its metadata sidecar and its rules file) into the library: (message, ok)."""
+    from .loaders import SUPPORTED, DocumentError, read_meta, read_text, rules_beside, sidecar_path
+
+    if path.suffix.lower() not in SUPPORTED:
+        return f"{path}: unsupported file type {path.suffix or '(none)'}; skipped", False
+    overrides = {"title": args.title, "publisher": args.publisher, "year": args.year, "language": args.language}
+    try:
+        meta = read_meta(path, overrides)
+        text = read_text(path)  # validate before anything is copied: a bad file never reaches the index
+    except DocumentError as e:
+        return f"{e}; skipped", False
+    library = settings.data_dir / "library"
+    dest = library / f"{meta.doc_id}{''.join(path.suffixes[-1:])}"
+    owner = taken.get(meta.doc_id)
+    if owner is not None and owner.resolve() == path.resolve():
+        return f"{path} -> {meta.doc_id} (already indexed)", True
+    if owner is not None and owner.resolve() != dest.resolve():
+        # copied anyway, the build would skip it as a duplicate on this and every later ingest
+        return (f"{path}: doc_id {meta.doc_id!r} is already used by {owner}; give this file another "
+                f"doc_id in {sidecar_path(path).name}; skipped"), False
+    rules = Path(args.rules) if args.rules else rules_beside(path)
+    if rules is not None:
+        from .guard import check_files
+
+        problems, _ = check_files([rules], texts={path.name: text, meta.doc_id: text, dest.name: text})
+        if problems:
+            return f"{rules}: rules rejected, document not added:\n  " + "\n  ".join(problems), False
+    taken[meta.doc_id] = dest
+    library.mkdir(parents=True, exist_ok=True)
+    if path.resolve() != dest.resolve():  # re-ingesting the library copy itself: nothing to copy
+        shutil.copyfile(path, dest)
+    side = asdict(meta)
+    side.pop("path")
+    sidecar_path(dest).write_text(json.dumps(side, ensure_ascii=False, indent=1), encoding="utf-8")
+    if rules is not None and rules.resolve() != (library / f"{meta.doc_id}.rules.yaml").resolve():
+        shutil.copyfile(rules, library / f"{meta.doc_id}.rules.yaml")
+    return f"{path} -> {meta.doc_id}" + (f" (rules: {rules.name})" if rules else ""), True
 
 
 def _print_answer(answer, as_json: bool) -> None:
@@ -154,6 +183,21 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return eval_main(args, settings)
 
 
+def cmd_rules_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Validate rules files (schema, levels, numbers, verbatim quotes); no FILE: the seed + library ones."""
+    from .rulebook import check_files, rule_files
+
+    files = [Path(f) for f in args.files] or rule_files(settings)
+    problems, summary = check_files(files)
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"error: {summary}", file=sys.stderr)
+        return 2
+    print(summary)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .app import serve
 
@@ -172,6 +216,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--title"), s.add_argument("--publisher"), s.add_argument("--year", type=int)
     s.add_argument("--language")
     s.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    s.add_argument("--rules", help="guard rules for this document (default: <name>.rules.yaml or rules.yaml beside it)")
     s.add_argument("--verbose", "-v", action="store_true", help="list every removed noise line")
     s.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_ingest)
@@ -204,6 +249,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--max", dest="maxes", action="append", default=[], help="METRIC=VALUE; exit 1 if above")
     s.add_argument("--quiet", "-q", action="store_true")
     s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("rules", help="guideline guard rules files")
+    rules_sub = s.add_subparsers(dest="rules_command", required=True)
+    r = rules_sub.add_parser("check", help="validate rules files: schema and verbatim quotes (exit 2 on errors)")
+    r.add_argument("files", nargs="*", help="rules files (default: corpus/rules.yaml and the library's)")
+    r.set_defaults(func=cmd_rules_check)
 
     s = sub.add_parser("serve", help="start the web app (Gradio + REST)")
     s.add_argument("--host", default="127.0.0.1")

@@ -29,7 +29,10 @@ PREMISE_LEAD = {"zh": "来源写的是", "en": "The source says"}
 _LIST_QUESTION = re.compile(r"哪些|有哪几|包括什么|包括哪|都有什么|有什么(?!用|区别|不同)|列出|\blist\b|what are the|"
                             r"which (conditions|patients|drugs|factors|items|signs)|name the", re.I)
 _LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
+_ENUMERATION = re.compile(r"(包括|如下|有以下)[^。]*[：:]|[①⑴]|（1）|\(1\)")
+_CONTINUES = re.compile(r"[；;：:]\s*$")  # the enumeration goes on after this sentence
 LIST_MAX_SENTENCES = 8  # a list question keeps its list whole, up to this many sentences
+CLAUSE_CHAIN = 2  # clauses after a sentence that ends in "；" that belong to the same statement
 
 
 def is_list_question(question: str) -> bool:
@@ -44,19 +47,42 @@ def make_citation(n: int, passage: Passage, span: tuple[int, int], meta: SourceM
 
 
 def _with_list_items(chosen: list[Sentence], scorer: SupportScorer, limit: int) -> list[Sentence]:
-    """A list header ("其致病机制包括：") brings the items that follow it in its passage."""
+    """A list header ("其致病机制包括：", "禁忌证包括：① 妊娠；") brings the items that follow it in its
+    passage: sentences are cut at "；", so an enumeration runs on until a sentence ends with "。"."""
     out: list[Sentence] = []
     for s in chosen:
         if s not in out:
             out.append(s)
-        if _LIST_HEADER.search(s.zh):
-            siblings = scorer.sentences.get(s.passage.id, [])
-            for t in siblings[siblings.index(s) + 1:]:
-                if len(out) >= limit:
-                    break
-                if t not in out:
-                    out.append(t)
+        if not (_LIST_HEADER.search(s.zh) or _ENUMERATION.search(s.zh)):
+            continue
+        siblings = scorer.sentences.get(s.passage.id, [])
+        prev = s
+        for t in siblings[siblings.index(s) + 1:]:
+            if len(out) >= limit or not _CONTINUES.search(prev.zh):
+                break
+            if t not in out:
+                out.append(t)
+            prev = t
     return out[:max(limit, 1)]
+
+
+def _with_clause_chain(chosen: list[Sentence], scorer: SupportScorer, limit: int) -> list[Sentence]:
+    """A statement cut at "；" goes on in the next sentence ("…降低免疫应答；接种前后暂停MTX 2周。"):
+    up to `CLAUSE_CHAIN` following clauses join it."""
+    out: list[Sentence] = []
+    for s in chosen:
+        if s not in out:
+            out.append(s)
+        siblings = scorer.sentences.get(s.passage.id, [])
+        prev, added = s, 0
+        for t in siblings[siblings.index(s) + 1:]:
+            if added >= CLAUSE_CHAIN or len(out) >= limit or not re.search(r"[；;]\s*$", prev.zh):
+                break
+            if t not in out:
+                out.append(t)
+                added += 1
+            prev = t
+    return out
 
 
 def compose(question: str, lang: str, support: Support, scorer: SupportScorer, sources: dict[str, SourceMeta],
@@ -69,7 +95,9 @@ def compose(question: str, lang: str, support: Support, scorer: SupportScorer, s
     picked = [s for s, _ in support.chosen]
     if is_list_question(question):
         picked = _with_list_items(picked, scorer, limit)
-    picked = sorted(picked[:limit], key=lambda s: s.order)  # reads like the guideline
+    else:
+        picked = _with_clause_chain(picked, scorer, limit + CLAUSE_CHAIN)
+    picked = sorted(picked[:limit + CLAUSE_CHAIN], key=lambda s: s.order)  # reads like the guideline
     citations: list[Citation] = []
     lines: list[str] = []
     untranslated = False
@@ -122,9 +150,9 @@ def premise_line(question: str, lang: str, picked: list[Sentence], citations: li
             same = [x for x in parse_quantities(text) if _family(x)[0] == fam]
             if not same:
                 continue
-            if any(_agrees(x, lo, hi) for x in same):
+            src = max(same, key=lambda x: _context_overlap(question, text, x))  # the figure about what was asked
+            if _agrees(src, lo, hi):
                 return ""  # the question's figure is the source's
-            src = max(same, key=lambda x: _context_overlap(question, text, x))
             asked = _fmt(q, lang)
             if lang == "zh":
                 return f"{PREMISE_LEAD['zh']}「{src.text.strip()}」，不是 {asked}。[{c.n}]"

@@ -23,6 +23,7 @@ class Settings:
     chroma_port: int = 0
     chunk_chars: int = 400  # measured: hit@5 0.847 (80), 0.874 (120), 0.869 (200), 0.902 (400) on eval/dev.jsonl
     top_k: int = 5
+    support_k: int = 10  # passages whose sentences may answer: long guidelines spread a topic over many
     candidates: int = 20  # per retriever, before fusion
     rrf_k: int = 60
     retriever: str = "hybrid"  # hybrid | bm25 | dense

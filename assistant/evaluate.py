@@ -40,6 +40,7 @@ SKIP_LINE = re.compile(r"^(不建议|注意|not recommended|caution)[：:]|^来�
                        r"cover|^另见|^see also|请咨询医生|please ask a clinician|consult (a|your) (doctor|clinician)|"
                        r"不是针对您个人|由您的医生决定|not advice for you personally|only your doctor can decide", re.I)
 _MARKER = re.compile(r"\[(\d+)\]")
+_TRAILING = re.compile(r"(?:\s*\[\d+\])+\s*$")  # our citations close a line; a source's own [6] stays text
 _NUM = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -157,9 +158,11 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
         line = line.strip()
         if not line or SKIP_LINE.search(line):
             continue
-        sentence = _MARKER.sub("", line).strip()
+        tail = _TRAILING.search(line)
+        cited = _MARKER.findall(tail.group()) if tail else []
+        sentence = _MARKER.sub("", line[:tail.start()] if tail else line).strip()
         if content_terms(sentence):
-            out.append((sentence, [int(n) for n in _MARKER.findall(line)]))
+            out.append((sentence, [int(n) for n in cited]))
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -54,6 +54,27 @@ class Glossary:
         return [t for s, e, t in spans
                 if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in spans)]
 
+    def with_terms(self, learnt: list[tuple[str, dict]]) -> "Glossary":
+        """This glossary plus terms a document taught (zh + en + abbreviation), unless already known."""
+        known = {f.lower() for t in self.terms for f in t.forms}
+        extra = []
+        for i, (doc_id, t) in enumerate(learnt):
+            forms = [f for f in (t.get("zh", ""), t.get("en", ""), t.get("abbr", "")) if f]
+            if len(forms) < 2 or any(f.lower() in known for f in forms):
+                continue
+            known |= {f.lower() for f in forms}
+            extra.append(Term(f"{doc_id}:{i}", t.get("zh", ""), t.get("en", ""),
+                              (t["abbr"],) if t.get("abbr") else (), ()))
+        return Glossary(self.terms + tuple(extra)) if extra else self
+
+    def with_interventions(self, forms: set[str]) -> "Glossary":
+        """Terms named by a guard rule's `interventions` are interventions: they decide which sentences
+        (and rules) a question is about. Rules files are the clinic's word on that, the glossary the seeds'."""
+        lowered = {f.lower() for f in forms}
+        terms = tuple(replace(t, kind="intervention") if t.kind != "intervention"
+                      and any(f.lower() in lowered for f in t.forms) else t for t in self.terms)
+        return Glossary(terms)
+
     def expand(self, text: str) -> str:
         """The query plus the other-language forms of every term it mentions."""
         extra: list[str] = []
@@ -84,6 +105,14 @@ def load_glossary(path: str) -> Glossary:
                               split(row.get("abbr")), split(row.get("variants")),
                               (row.get("kind") or "term").strip()))
     return Glossary(tuple(terms))
+
+
+def install_learnt_terms(glossary: Glossary) -> None:
+    """Teach jieba the Chinese forms of learnt terms (idempotent: add_word on a known word is cheap)."""
+    with _jieba_lock:
+        for t in glossary.terms:
+            if ":" in t.id and t.zh and " " not in t.zh:
+                jieba.add_word(t.zh, freq=20000)
 
 
 def install_jieba_terms(path: str) -> None:

@@ -1,98 +1,41 @@
-"""Deterministic guideline guard: patient facts + proposed doses vs corpus/rules.yaml.
+"""Deterministic guideline guard: patient facts + proposed doses vs the loaded rule books.
 
 No model and no network: the same question and patient always give the same verdict, and every
 finding carries the verbatim guideline quote (and our assumption, where the guideline is vague).
+A rule only speaks when the question, the conversation or the form's planned_intervention concerns
+one of its interventions (or names no therapy and the rule's file says its rules apply then), and
+patient-fact verdicts need a described patient: a general question gets them as `info` only.
 `check_answer` keeps generated answers honest about numbers.
 """
 from __future__ import annotations
 
+import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from assistant import guard_seed
+from assistant.answer_check import ECHO_LINES, check_answer
+from assistant.cues import GESTATION, attributed, compile_terms, general_question, individual, plan_cue
+from assistant.doses import ProposedDose, extract_amounts, extract_doses
+from assistant.measures import read_measure
 from assistant.model import LEVEL_ORDER, GuardFinding, InputError, Level
-from assistant.patient import (PRODUCTS, DrugLexicon, PatientContext, ProposedDose, corpus_dir, detect_therapies,
-                               extract_doses, extract_patient, load_drugs, merge, normalise_text)
-from assistant.quantities import Quantity, format_en, format_zh, parse_quantities
+from assistant.patient import PatientContext, extract_patient, merge, normalise_text
+from assistant.quantities import Quantity, format_en, format_zh
+from assistant.rulebook import (KINDS, Book, Rule, RuleBook, RuleError, check_files, default_rules, doc_id,
+                                load_rulebooks, load_rules, rule_files)
 
-KINDS = ("dose_range", "threshold", "washout", "contraindication", "population_adjustment", "quality_standard",
-         "adverse_event_rate", "aftercare")
-_REQUIRED = ("id", "kind", "product", "verdicts", "message_zh", "message_en", "source", "quote")
-
-
-# ----------------------------------------------------------------------------- rules
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    kind: str
-    product: str
-    verdicts: dict[str, str]
-    source: str
-    quote: str
-    bounds: dict[str, Any] = field(default_factory=dict)  # Decimal values, str units (keys ending in "unit")
-    assumption: str = ""
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    def text(self, lang: str, variant: str = "", **params: Any) -> str:
-        """The message for a variant (message_<variant>_<lang>, falling back to message_<lang>)."""
-        tpl = self.raw.get(f"message_{variant}_{lang}") or self.raw[f"message_{lang}"]
-        return tpl.format(**params)
+__all__ = ["KINDS", "Book", "Rule", "RuleBook", "RuleError", "GuardResult", "check", "check_answer", "plain_message",
+           "default_rules", "load_rules", "load_rulebooks", "rule_files", "check_files", "doc_id", "ECHO_LINES"]
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_NUMERIC_FACTS = ("age", "glucose_mmol_l", "glucose_mg_dl", "nsaid_last_dose_days_ago", "platelets_10e9_per_l")
 
 
-@dataclass
-class RuleBook:
-    rules: list[Rule]
-    settings: dict[str, Any]
-    drugs: DrugLexicon
-    corpus_dir: Path
-
-    def get(self, rule_id: str) -> Rule | None:
-        return next((r for r in self.rules if r.id == rule_id), None)
-
-    def of_kind(self, kind: str) -> list[Rule]:
-        return [r for r in self.rules if r.kind == kind]
-
-
-def load_rules(path: str | Path | None = None) -> RuleBook:
-    """Read and validate rules.yaml + drugs.yaml (path: the corpus dir or the rules file)."""
-    p = Path(path) if path else corpus_dir()
-    rules_file = p / "rules.yaml" if p.is_dir() else p
-    base = rules_file.parent
-    data = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
-    rules, sources = [], {}
-    for i, r in enumerate(data.get("rules") or []):
-        missing = [k for k in _REQUIRED if not r.get(k)]
-        if missing:
-            raise ValueError(f"{rules_file}: rule #{i} ({r.get('id')}) lacks {missing}")
-        if r["kind"] not in KINDS or r["product"] not in PRODUCTS:
-            raise ValueError(f"{rules_file}: rule {r['id']} has unknown kind/product {r['kind']}/{r['product']}")
-        if not set(r["verdicts"].values()) <= set(LEVEL_ORDER):
-            raise ValueError(f"{rules_file}: rule {r['id']} has a verdict that is not one of {list(LEVEL_ORDER)}")
-        bounds = {k: (str(v) if k.endswith("unit") else Decimal(str(v))) for k, v in (r.get("bounds") or {}).items()}
-        if r["source"] not in sources:
-            sources[r["source"]] = (base / "sources" / r["source"]).read_text(encoding="utf-8")
-        if r["quote"] not in sources[r["source"]]:
-            raise ValueError(f"{rules_file}: rule {r['id']} quote is not a verbatim substring of {r['source']}")
-        rules.append(Rule(r["id"], r["kind"], r["product"], dict(r["verdicts"]), r["source"], r["quote"], bounds,
-                          r.get("assumption") or "", dict(r)))
-    ids = [r.id for r in rules]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"{rules_file}: duplicate rule ids")
-    return RuleBook(rules, dict(data.get("settings") or {}), load_drugs(base / "drugs.yaml"), base)
-
-
-@lru_cache(maxsize=4)
-def _cached_rules(path: str) -> RuleBook:
-    return load_rules(path)
-
-
-def default_rules() -> RuleBook:
-    return _cached_rules(str(corpus_dir()))
+@lru_cache(maxsize=256)
+def _terms(terms: tuple[str, ...]) -> re.Pattern[str]:
+    return compile_terms(terms)
 
 
 # ----------------------------------------------------------------------------- check
@@ -102,6 +45,8 @@ class GuardResult:
     findings: list[GuardFinding]
     patient: PatientContext
     conflicts: list[str]
+    # rules a general question concerns, as level-none findings (the answer may quote them)
+    info: list[GuardFinding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "findings": [vars(f).copy() for f in self.findings],
@@ -110,22 +55,25 @@ class GuardResult:
 
 @dataclass
 class _Ctx:
-    text: str  # normalised question
+    text: str  # normalised question (all turns)
     lang: str
     patient: PatientContext
-    therapies: list[str]
-    doses: list[ProposedDose]
     rb: RuleBook
+    described: bool  # a particular patient (text or form), not a class of patients
+    particular: bool  # someone in particular: a form, a measured fact, a pronoun / 这位 / my patient
+    doses: list[ProposedDose]
+    scope: str = ""  # text + the form's planned intervention
+    named: bool = False  # some rule's specific intervention is named
+    info: list[GuardFinding] = field(default_factory=list)
 
-    @property
-    def unspecified(self) -> bool:
-        return not [t for t in self.therapies if t != "regenerative"]
-
-    @property
-    def prp_applies(self) -> bool:
-        """PRP-only rules: PRP named, or no specific therapy named (settings switch)."""
-        return "PRP" in self.therapies or (self.unspecified and bool(
-            self.rb.settings.get("prp_rules_apply_when_therapy_unspecified", True)))
+    def concerns(self, rule: Rule) -> bool:
+        """Named (or a count dose of its product given); else, if no therapy is named at all, a family
+        word of the rule (再生医学) or the rule's applies_when_unspecified."""
+        if rule.specific_rx.search(self.scope) or (rule.product and any(d.product == rule.product for d in self.doses)):
+            return True
+        if self.named:
+            return False
+        return bool(rule.umbrella_rx.search(self.scope)) or rule.applies_when_unspecified
 
     def num(self, v: Decimal) -> str:
         return format_zh(v) if self.lang == "zh" else format_en(v)
@@ -133,14 +81,19 @@ class _Ctx:
     def qty(self, q: Quantity) -> str:
         return self.num(q.low) if not q.is_range else f"{self.num(q.low)}–{self.num(q.high)}"
 
-    def find(self, rule: Rule, verdict: str, variant: str = "", assumption: str | None = None, **params: Any
-             ) -> list[GuardFinding]:
+    def find(self, rule: Rule, verdict: str, variant: str = "", assumption: str | None = None, fact: bool = False,
+             **params: Any) -> list[GuardFinding]:
+        """A finding at the rule's level for `verdict`; a patient-fact verdict (`fact`) on a general
+        question goes to `info` at level none instead."""
         level = rule.verdicts.get(verdict, "none")
         if level == "none":
             return []
-        msg = rule.text(self.lang, variant, **params)
-        return [GuardFinding(rule.id, level, msg, rule.quote, rule.source,
-                             assumption=rule.assumption if assumption is None else assumption)]
+        f = GuardFinding(rule.id, level, rule.text(self.lang, variant, **params), rule.quote, rule.document,
+                         assumption=rule.assumption if assumption is None else assumption)
+        if fact and not self.described:
+            self.info.append(replace(f, level="none"))
+            return []
+        return [f]
 
 
 def check(question: str, patient: dict | PatientContext | None = None, lang: str = "zh",
@@ -151,271 +104,209 @@ def check(question: str, patient: dict | PatientContext | None = None, lang: str
     if lang not in ("zh", "en"):
         raise InputError(f"lang must be 'zh' or 'en', got {lang!r}")
     rb = rules or default_rules()
-    structured = patient if isinstance(patient, PatientContext) else PatientContext.from_dict(patient)
-    ctx_patient, conflicts = merge(structured, extract_patient(question, rb.drugs))
+    structured = patient if isinstance(patient, PatientContext) else PatientContext.from_dict(patient,
+                                                                                               rb.condition_keys)
+    extracted = extract_patient(question, rb.drugs, rb.conditions)
+    ctx_patient, conflicts = merge(structured, extracted)
     text = normalise_text(question)
-    c = _Ctx(text, lang, ctx_patient, detect_therapies(text), extract_doses(text), rb)
+    particular = _particular(text, structured, extracted)
+    c = _Ctx(text, lang, ctx_patient, rb, particular or _described(text), particular, extract_doses(text))
+    c.scope = text + "\n" + normalise_text(ctx_patient.planned_intervention or "")
+    c.named = any(r.specific_rx.search(c.scope) for r in rb.rules) or any(
+        d is not None and d.cls in rb.drugs.treatment_classes for d, _m in rb.drugs.find(c.scope))
     findings: list[GuardFinding] = []
-    for step in (_contraindications, _doses, _elderly, _nsaid, _glucose, _quality, _adverse, _aftercare):
-        findings += step(c)
+    for kind, step in STEPS.items():
+        for rule in rb.of_kind(kind):
+            if c.concerns(rule) and (rule.context_rx is None or rule.context_rx.search(text)):
+                findings += step(c, rule)
     for conflict in conflicts:
         findings.append(GuardFinding("patient_conflict", "warn", (
             f"表单与问题中的患者信息不一致:{conflict}" if lang == "zh" else f"Form and question disagree: {conflict}"),
             assumption="Structured form values are used over values read from the question text."))
     level: Level = max((f.level for f in findings), key=LEVEL_ORDER.__getitem__, default="none")
-    return GuardResult(level, findings, ctx_patient, conflicts)
+    return GuardResult(level, findings, ctx_patient, conflicts, c.info)
 
 
-def _contraindications(c: _Ctx) -> list[GuardFinding]:
-    p, out = c.patient, []
-    plt_limit = Decimal(str(c.rb.settings.get("thrombocytopenia_below_10e9_per_l", 150)))
-    implied = {d.implies_condition: m for m in p.medications if (d := c.rb.drugs.lookup(m)) and d.implies_condition}
-    for rule in c.rb.of_kind("contraindication"):
-        cond = rule.raw.get("condition", "")
-        present = (p.pregnant is True) if cond == "pregnant" else cond in p.conditions
-        assumption = rule.assumption
-        variant = ""
-        if cond in implied and not present:
-            present, variant = True, "drug"
-            assumption = f"{implied[cond]}: {c.rb.drugs.lookup(implied[cond]).note}"  # type: ignore[union-attr]
-        low_count = p.platelets_10e9_per_l is not None and Decimal(str(p.platelets_10e9_per_l)) < plt_limit
-        if cond == "thrombocytopenia" and (present or low_count):
-            plts = "" if p.platelets_10e9_per_l is None else \
-                f"{'' if c.lang == 'zh' else ' '}({p.platelets_10e9_per_l:g}×10^9/L)"
-            prp = c.prp_applies
-            out += c.find(rule, "present_prp" if prp else "present", "" if prp else "other", platelets=plts)
-        elif present:
-            out += c.find(rule, "present", variant, assumption=assumption, drug=implied.get(cond, ""))
-    return out
+def _particular(text: str, structured: PatientContext, extracted: PatientContext) -> bool:
+    """Someone in particular: a filled-in form, a measured fact (age, a lab value, days since a dose,
+    weeks of pregnancy) or a person cue (这位, 我, she, my patient)."""
+    if structured.has_facts() or any(getattr(extracted, f) is not None for f in _NUMERIC_FACTS):
+        return True
+    return bool(extracted.last_dose_days_ago or GESTATION.search(text)) or individual(text)
 
 
-def _doses(c: _Ctx) -> list[GuardFinding]:
+def _described(text: str) -> bool:
+    """Telegraphic facts ("凝血功能异常能打PRP吗", "pregnant, asking about PRP") describe a patient too;
+    a question about a class of patients ("孕妇能做PRP吗?", "服用华法林的患者…") does not."""
+    return not general_question(text)
+
+
+# ----------------------------------------------------------------------------- one function per kind
+def _contraindication(c: _Ctx, rule: Rule) -> list[GuardFinding]:
+    p, cond = c.patient, rule.raw["condition"]
+    ct = c.rb.conditions.get(cond)
+    present = (p.pregnant is True) if cond == "pregnant" else cond in p.conditions
+    variant, assumption, drug, value = "", rule.assumption, "", ""
+    if ct is not None and ct.below is not None:
+        fld, limit, unit = ct.below
+        v = getattr(p, fld, None) if hasattr(p, fld) else p.measures.get(fld)
+        if v is not None:
+            value = f"{'' if c.lang == 'zh' else ' '}({v:g}{unit})"
+            present = present or Decimal(str(v)) < limit
+    if not present:
+        for m in p.medications:
+            d = c.rb.drugs.lookup(m)
+            if d is not None and d.implies_condition == cond:
+                present, variant, drug, assumption = True, "drug", m, f"{m}: {d.note}"
+                break
+    if not present:
+        return []
+    verdict, esc = "present", rule.raw.get("escalate")
+    if esc:
+        up = bool(_terms(tuple(esc["interventions"])).search(c.scope)) or (not c.named and rule.applies_when_unspecified)
+        verdict, variant = (esc["verdict"], variant) if up else ("present", esc.get("else_variant") or variant)
+    return c.find(rule, verdict, variant, assumption=assumption, fact=True, drug=drug, value=value)
+
+
+def _washout(c: _Ctx, rule: Rule) -> list[GuardFinding]:
+    """Days since the last dose of the rule's drugs (class or names) vs bounds.min_days."""
+    p, lex = c.patient, c.rb.drugs
+    cls, names = rule.raw.get("drug_class"), {str(n).lower() for n in rule.raw.get("drugs") or []}
+
+    def ours(name: str) -> bool:
+        d = lex.lookup(name)
+        return name.lower() in names or (d is not None and (d.cls == cls or d.id.lower() in names
+                                                            or any(n.lower() in names for n in d.names)))
+    taken = [m for m in p.medications if ours(m)]
+    days_seen = [Decimal(str(v)) for k, v in p.last_dose_days_ago.items() if ours(k)]
+    if cls == "NSAID" and p.nsaid_last_dose_days_ago is not None:  # the form's NSAID-class field
+        days_seen = [Decimal(str(p.nsaid_last_dose_days_ago))]
+    min_days = rule.bounds["min_days"]
+    label = cls or next(iter(rule.raw.get("drugs") or []), "")
+    params = dict(drug=("、" if c.lang == "zh" else ", ").join(taken) or (f"{label}s" if cls else label),
+                  min_days=f"{min_days:f}")
+    if days_seen:
+        days = min(days_seen)
+        verdict = "within" if days < min_days else "outside"
+        return c.find(rule, verdict, "" if verdict == "within" else "outside", fact=True,
+                      days=f"{days.normalize():f}", **params)
+    return c.find(rule, "unknown_timing", "unknown", fact=True, **params) if taken else []
+
+
+def _threshold(c: _Ctx, rule: Rule) -> list[GuardFinding]:
+    """A measure (form `measures`, the glucose fields, or the text) vs comparator + value."""
+    limit, unit, measure = rule.bounds["value"], rule.bounds["unit"], str(rule.raw["measure"])
+    params = dict(limit=f"{limit:f}", unit=unit, measure=measure)
+    value, shown = _measure(c, rule)
+    if value is None:
+        if rule.raw.get("unknown_when") in c.patient.conditions:
+            return c.find(rule, "unknown", "unknown", fact=True, **params)
+        return []
+    met = _OPS[rule.raw["comparator"]](value, limit)
+    return c.find(rule, "met" if met else "not_met", "" if met else "not_met", value=shown, **params)
+
+
+def _measure(c: _Ctx, rule: Rule) -> tuple[Decimal | None, str]:
+    p, measure, unit = c.patient, str(rule.raw["measure"]), rule.bounds["unit"]
+    form = {k.lower(): v for k, v in p.measures.items()}
+    if measure.lower() in form:
+        v = Decimal(str(form[measure.lower()]))
+        return v, f"{v.normalize():f} {unit}"
+    if measure == "glucose":
+        g = p.glucose()
+        if g is None:
+            return None, ""
+        shown = g.quantize(Decimal("0.1"))
+        if p.glucose_mmol_l is None:
+            return g, (f"{p.glucose_mg_dl:g} mg/dL(约 {shown} mmol/L)" if c.lang == "zh" else
+                       f"{p.glucose_mg_dl:g} mg/dL (about {shown} mmol/L)")
+        return g, f"{p.glucose_mmol_l:g} mmol/L"
+    r = read_measure(c.text, _terms(tuple(rule.raw["measure_terms"])), unit)
+    return (r.value, r.text) if r else (None, "")
+
+
+def _dose_range(c: _Ctx, rule: Rule) -> list[GuardFinding]:
+    """Proposed doses (count of the rule's product, or amount per period near its intervention)
+    vs bounds.low / bounds.high, for the rule's population."""
+    if not (_in_population(c, rule.raw.get("population"), True)
+            and not _in_population(c, rule.raw.get("unless_population"), False)):
+        return []
+    low, high = rule.bounds.get("low"), rule.bounds.get("high")
     out = []
-    for rule in c.rb.of_kind("dose_range"):
-        low, high = rule.bounds["low"], rule.bounds["high"]
-        for d in (d for d in c.doses if d.product == rule.product):
-            q = d.quantity
-            params = dict(value=c.qty(q), low=c.num(low), high=c.num(high))
-            if q.high > high:
-                out += c.find(rule, "above", **params)
-            elif q.low < low:
-                out += c.find(rule, "below", "below", **params)
+    for lo, hi, shown in _proposed(c, rule):
+        params = dict(value=shown, low=c.num(low) if low is not None else "",
+                      high=c.num(high) if high is not None else "")
+        if high is not None and hi > high:
+            out += c.find(rule, "above", **params)
+        elif low is not None and lo < low:
+            out += c.find(rule, "below", "below", **params)
+        else:
+            out += c.find(rule, "within", "within", **params)
     return out
 
 
-def _elderly(c: _Ctx) -> list[GuardFinding]:
-    age, out = c.patient.age, []
+def _in_population(c: _Ctx, spec: Any, default: bool) -> bool:
+    if spec is None:
+        return default
+    age = c.patient.age
+    limit = Decimal(str(c.rb.settings.get("elderly_age", 65) if spec == "elderly" else spec["age_at_least"]))
+    return age is not None and Decimal(str(age)) >= limit
+
+
+def _proposed(c: _Ctx, rule: Rule) -> list[tuple[Decimal, Decimal, str]]:
+    """(low, high, shown) of each dose for this rule that someone proposes: a plan cue or a described
+    patient, or a dose not attributed to the guideline ("指南说常用剂量是2亿吧?" is not a proposal)."""
+    unit = rule.bounds["unit"]
+    out = []
+    if unit == "count":
+        for d in c.doses:
+            if d.product == (rule.product or None) and _proposing(c, d.quantity.start):
+                out.append((d.quantity.low, d.quantity.high, c.qty(d.quantity)))
+        return out
+    for a in extract_amounts(c.text, unit):
+        if _proposing(c, a.quantity.start) and _nearest_is(c, rule, a.quantity.start):
+            shown = c.num(a.value_low) if a.value_low == a.value_high else \
+                f"{c.num(a.value_low)}–{c.num(a.value_high)}"
+            out.append((a.value_low, a.value_high, shown))
+    return out
+
+
+def _proposing(c: _Ctx, start: int) -> bool:
+    return not attributed(c.text, start) or plan_cue(c.text) or c.particular
+
+
+def _nearest_is(c: _Ctx, rule: Rule, pos: int) -> bool:
+    """The drug named nearest before an amount (else after it, in the sentence) is the rule's."""
+    ours = [(m.start(), m.end(), True) for m in rule.specific_rx.finditer(c.text)]
+    others = [(m.start(), m.end(), False) for _d, m in c.rb.drugs.find(c.text)
+              if not rule.specific_rx.search(m.group())]
+    s0 = max((m.end() for m in re.finditer(r"[。!?\n]|\.\s", c.text[:pos])), default=0)
+    near = [(pos - e if e <= pos else 1000 + s - pos, mine) for s, e, mine in ours + others if s >= s0]
+    if not near:
+        return True  # named elsewhere in the conversation (the rule concerns the question)
+    return min(near)[1]
+
+
+def _population_adjustment(c: _Ctx, rule: Rule) -> list[GuardFinding]:
+    """The seed's elderly rule: age >= settings.elderly_age and a cell therapy (or its dose)."""
+    age = c.patient.age
     elderly_age = Decimal(str(c.rb.settings.get("elderly_age", 65)))
     if age is None or Decimal(str(age)) < elderly_age:
-        return out
-    for rule in c.rb.of_kind("population_adjustment"):
-        scope = set(rule.raw.get("applies_to") or [rule.product])
-        doses = [d for d in c.doses if d.product == rule.product]
-        if not (scope & set(c.therapies) or doses):
-            continue
-        params = dict(age=f"{age:g}", elderly_age=f"{elderly_age:f}", low_dose=c.num(rule.bounds["low_dose"]))
-        if not doses:
-            out += c.find(rule, "no_dose", "no_dose", value="", **params)
-            continue
-        worst = max(doses, key=lambda d: d.quantity.high).quantity
-        above = worst.high > rule.bounds["low_dose"]
-        out += c.find(rule, "above_low_dose" if above else "at_or_below_low_dose", "" if above else "low_dose",
-                      value=c.qty(worst), **params)
-    return out
-
-
-def _nsaid(c: _Ctx) -> list[GuardFinding]:
-    if not c.prp_applies:
         return []
-    p, out = c.patient, []
-    nsaids = [m for m in p.medications if (d := c.rb.drugs.lookup(m)) and d.cls == "NSAID"]
-    drug = "、".join(nsaids) if c.lang == "zh" else ", ".join(nsaids)
-    for rule in c.rb.of_kind("washout"):
-        min_days = rule.bounds["min_days"]
-        params = dict(drug=drug or "NSAIDs", min_days=f"{min_days:f}")
-        if p.nsaid_last_dose_days_ago is not None:
-            days = Decimal(str(p.nsaid_last_dose_days_ago))
-            if days < min_days:
-                out += c.find(rule, "within", days=f"{days.normalize():f}", **params)
-        elif nsaids:
-            out += c.find(rule, "unknown_timing", "unknown", **params)
-    return out
+    doses = [d for d in c.doses if d.product == rule.product and _proposing(c, d.quantity.start)]
+    params = dict(age=f"{age:g}", elderly_age=f"{elderly_age:f}", low_dose=c.num(rule.bounds["low_dose"]))
+    if not doses:
+        return c.find(rule, "no_dose", "no_dose", fact=True, value="", **params)
+    worst = max(doses, key=lambda d: d.quantity.high).quantity
+    above = worst.high > rule.bounds["low_dose"]
+    return c.find(rule, "above_low_dose" if above else "at_or_below_low_dose", "" if above else "low_dose",
+                  fact=True, value=c.qty(worst), **params)
 
 
-def _glucose(c: _Ctx) -> list[GuardFinding]:
-    if not c.prp_applies:
-        return []
-    p, out = c.patient, []
-    g = p.glucose()
-    for rule in c.rb.of_kind("threshold"):
-        limit = rule.bounds["max_exclusive"]
-        if g is not None and g >= limit:
-            shown = g.quantize(Decimal("0.1"))
-            if p.glucose_mmol_l is None:
-                txt = f"{p.glucose_mg_dl:g} mg/dL(约 {shown} mmol/L)" if c.lang == "zh" else \
-                    f"{p.glucose_mg_dl:g} mg/dL (about {shown} mmol/L)"
-            else:
-                txt = f"{p.glucose_mmol_l:g} mmol/L"
-            out += c.find(rule, "at_or_above", glucose=txt, max=f"{limit:f}")
-        elif g is None and "diabetes" in p.conditions:
-            out += c.find(rule, "unknown", "unknown", max=f"{limit:f}")
-    return out
-
-
-_VIABILITY = re.compile(r"(活细胞率|细胞活性|细胞活率|存活率|活率|viability|viable)", re.I | re.A)
-_DIAMETER = re.compile(r"(直径|粒径|diameter|size)", re.I | re.A)
-_IV = re.compile(r"(静脉|静注|输注|intravenous|infusion|(?<![A-Za-z])IV(?![A-Za-z])|i\.v\.)", re.I | re.A)
-
-
-def _near(text: str, q: Quantity, rx: re.Pattern[str], window: int = 10) -> bool:
-    return bool(rx.search(text[max(0, q.start - window):q.end]))
-
-
-def _quality(c: _Ctx) -> list[GuardFinding]:
-    """Quality values stated in the question (concentration ×baseline, viability %, IV diameter µm)."""
-    out, qs = [], parse_quantities(c.text)
-    for rule in c.rb.of_kind("quality_standard"):
-        unit = rule.bounds["unit"]
-        for q in (q for q in qs if q.unit == unit):
-            if unit == "percent" and not _near(c.text, q, _VIABILITY):
-                continue
-            if unit == "um" and not _near(c.text, q, _DIAMETER, 12):
-                continue
-            value = f"{q.low.normalize():f}"
-            if "min" in rule.bounds and q.low < rule.bounds["min"]:
-                out += c.find(rule, "fails", value=value, min=f"{rule.bounds['min']:f}")
-            elif "max_exclusive" in rule.bounds:
-                limit = rule.bounds["max_exclusive"]
-                ok = q.high < limit or (q.comparator in ("<", "<=") and q.high <= limit)
-                if not ok:
-                    iv = bool(_IV.search(c.text))
-                    out += c.find(rule, "fails" if iv else "route_unknown", "" if iv else "route_unknown",
-                                  value=value, max=f"{limit:f}")
-    return out
-
-
-_SYMPTOM = re.compile(r"(瘀血|淤血|淤青|瘀青|瘀斑|肿胀|肿|bruis\w*|swelling|swollen)", re.I | re.A)
-_SEVERE_SIGN = re.compile(r"(发热|发烧|化脓|流脓|红肿热痛|感染|血栓|小腿肿痛|fever|pus|infect\w*|thrombos\w*|blood clot|DVT)",
-                          re.I | re.A)
-_AFTER_TX = re.compile(r"(注射后|打完|打了|术后|治疗后|after (the |my |an? )?(injection|PRP|treatment|procedure|shot))",
-                       re.I | re.A)
-_RATE_Q = re.compile(r"(发生率|风险|概率|几率|多少|多常见|rate|risk|how (common|often|likely)|incidence)", re.I | re.A)
-_DAYS = {"day": Decimal(1), "week": Decimal(7), "month": Decimal(30)}
-
-
-def _adverse(c: _Ctx) -> list[GuardFinding]:
-    """Reported reactions: bruising/swelling beyond 1-2 weeks, or suspected infection/thrombosis."""
-    out, qs = [], parse_quantities(c.text)
-    for rule in c.rb.of_kind("adverse_event_rate"):
-        if "resolve_max_weeks" in rule.bounds:
-            limit = rule.bounds["resolve_max_weeks"] * 7
-            for q in qs:
-                if q.unit in _DAYS and _near(c.text, q, _SYMPTOM, 12) and q.high * _DAYS[q.unit] > limit \
-                        and not re.match(r"\s*(前|ago)", c.text[q.end:]):
-                    out += c.find(rule, "exceeds", value=q.text)
-                    break
-        elif _AFTER_TX.search(c.text) and _SEVERE_SIGN.search(c.text) and not _RATE_Q.search(c.text):
-            out += c.find(rule, "reported")
-    return out
-
-
-_ACTIVITY = re.compile(r"(负重|跑步|慢跑|跑|打球|爬山|爬楼|跳|运动|健身|weight[- ]bearing|run\w*|jog\w*|sports?|hik\w*|gym)",
-                       re.I | re.A)
-_SOON = re.compile(r"(第二天|次日|明天|当天|马上|立即|立刻|next day|tomorrow|same day|immediately|right away)", re.I | re.A)
-
-
-def _aftercare(c: _Ctx) -> list[GuardFinding]:
-    """Weight-bearing / sport sooner than 1 week after PRP ('打完PRP第二天能跑步吗')."""
-    if "PRP" not in c.therapies or not _ACTIVITY.search(c.text) or not (
-            _AFTER_TX.search(c.text) or re.search(r"后|after|post", c.text, re.I)):
-        return []
-    out = []
-    for rule in c.rb.of_kind("aftercare"):
-        min_days = rule.bounds["low"] * 7
-        early = [q for q in parse_quantities(c.text) if q.unit in _DAYS and q.low * _DAYS[q.unit] < min_days
-                 and not re.match(r"\s*(前|ago)", c.text[q.end:])]
-        soon = _SOON.search(c.text)
-        if early or soon:
-            out += c.find(rule, "too_early", value=soon.group() if soon else early[0].text)
-    return out
-
-
-# ----------------------------------------------------------------------------- answer check
-def _family(unit: str | None, v: Decimal) -> tuple[str, Decimal]:
-    if unit == "mg/dL":
-        return "glucose", v / Decimal("18.0")
-    if unit == "mmol/L":
-        return "glucose", v
-    if unit in ("day", "week"):
-        return "day", v * (7 if unit == "week" else 1)
-    return ("count" if unit in (None, "count") else unit), v
-
-
-_MULTIPLIER = re.compile(r"(万|亿|million|billion|thousand|[×x]\s*10)", re.I | re.A)
-
-
-def _claims(text: str) -> list[Quantity]:
-    """Numbers that make a claim: with a unit or a 万/亿/million multiplier; not calendar years."""
-    out = []
-    for q in parse_quantities(text):
-        if q.unit is None and not _MULTIPLIER.search(q.text):
-            continue
-        if q.unit == "year" and "岁" not in q.text and "old" not in q.text and 1900 <= q.low <= 2100:
-            continue
-        out.append(q)
-    return out
-
-
-def _supported_values(texts: list[str], rb: RuleBook) -> set[tuple[str, Decimal]]:
-    vals = set()
-    for t in texts + [r.quote for r in rb.rules]:
-        for q in parse_quantities(t):
-            vals |= {_family(q.unit, q.low), _family(q.unit, q.high)}
-    for r in rb.rules:
-        for k, v in r.bounds.items():
-            if isinstance(v, Decimal):
-                unit = r.bounds.get(f"{k.split('_')[0]}_unit") or r.bounds.get("unit")
-                vals.add(_family(unit, v))
-    vals.add(("year", Decimal(str(rb.settings.get("elderly_age", 65)))))
-    return vals
-
-
-def _matches(fam: tuple[str, Decimal], supported: set[tuple[str, Decimal]]) -> bool:
-    name, v = fam
-    return any(n == name and (v == s or (s != 0 and abs(v - s) / abs(s) <= Decimal("0.005"))) for n, s in supported)
-
-
-# Lines that quote the question's own figures back (a premise correction, a refusal's "not
-# mentioned" list): those figures are the user's, not claims of the answer.
-ECHO_LINES = re.compile(r"^(来源写的是|The source says|这些指南资料没有涉及|The guideline sources here do not cover)")
-_SENTENCE = re.compile(r"[^。!?\n]+(?:[。!?]|$)|(?:[^.!?\n]|\.(?=\d))+")
-
-
-def check_answer(answer_text: str, supporting_texts: list[str], rules: RuleBook | None = None,
-                 question: str = "") -> list[GuardFinding]:
-    """Every number with a unit in the answer must appear (after unit normalisation) in a supporting
-    text or in a rule's bounds/quote; otherwise a warn finding naming the sentence. Figures from the
-    question are allowed in the lines that echo it (`ECHO_LINES`)."""
-    rb = rules or default_rules()
-    supported = _supported_values([normalise_text(t) for t in supporting_texts], rb)
-    echoed = _supported_values([normalise_text(question)], rb) if question else set()
-    zh = bool(re.search(r"[\u4e00-\u9fff]", answer_text))
-    out: list[GuardFinding] = []
-    for line in answer_text.split("\n"):
-        allowed = supported | echoed if ECHO_LINES.match(line.strip()) else supported
-        text = normalise_text(line)
-        for m in _SENTENCE.finditer(text):
-            sentence = line[m.start():m.end()].strip()
-            for q in _claims(m.group()):
-                if all(_matches(_family(q.unit, v), allowed) for v in {q.low, q.high}):
-                    continue
-                msg = (f"回答中的数字“{q.text}”在引用资料和指南规则中找不到依据,所在句子:“{sentence}”" if zh else
-                       f"The number '{q.text}' in the answer is not supported by the cited sources or the guideline "
-                       f"rules; sentence: \"{sentence}\"")
-                out.append(GuardFinding("unsupported_number", "warn", msg))
-    return out
-
-
+STEPS = {"contraindication": _contraindication, "dose_range": _dose_range,
+         "population_adjustment": _population_adjustment, "washout": _washout, "threshold": _threshold,
+         "quality_standard": guard_seed.quality_standard, "adverse_event_rate": guard_seed.adverse_event_rate,
+         "aftercare": guard_seed.aftercare}
 # ----------------------------------------------------------------------------- plain language
 _PLAIN_BUILTIN = {
     "unsupported_number": ("回答里有一个数字无法在资料中核实,请以医生的意见为准。",

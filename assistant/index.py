@@ -23,14 +23,16 @@ from tqdm import tqdm
 from .chunk import chunk, fixed_chunks
 from .config import Settings
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
-from .glossary import install_jieba_terms
-from .loaders import DocumentError, discover, read_meta, read_text
+from .glossary import install_jieba_terms, install_learnt_terms, load_glossary
+from .loaders import DocumentError, discover, read_document, read_meta
 from .model import Passage, Removal, SourceMeta
 from .normalise import load_noise_rules, normalise
+from .crosslingual import corpus_dictionary
+from .terms import learn_terms
 from .tokens import tokenize
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-INDEX_FORMAT = 1
+INDEX_FORMAT = 4  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy
 
 
 @dataclass
@@ -42,6 +44,21 @@ class BuildReport:
     removals: list[Removal] = field(default_factory=list)
     passages: int = 0
     seconds: float = 0.0
+    understood: list[dict] = field(default_factory=list)  # per document: what ingest made of it (`understanding`)
+
+
+def understanding(meta: SourceMeta, norm, passages: list[Passage], terms: list) -> dict:
+    """What ingest understood of one document: sections, table rows, sentences, set-aside lines, terms."""
+    set_aside: dict[str, int] = {}
+    for r in norm.removals:
+        set_aside[r.reason] = set_aside.get(r.reason, 0) + 1
+    sections = {p.section[:1] for p in passages if p.section}
+    table_rows = sum(1 for seg in norm.segments if " · " in seg.text and seg.text.rstrip().endswith("。")
+                     and ":" in seg.text)
+    return {"doc_id": meta.doc_id, "title": meta.title, "original_file": meta.original_file,
+            "sections": len(sections), "table_rows": table_rows,
+            "sentences": sum(len(p.sentences) for p in passages), "passages": len(passages),
+            "set_aside": set_aside, "terms": [t if isinstance(t, dict) else asdict(t) for t in terms]}
 
 
 def chroma_client(settings: Settings):
@@ -83,20 +100,22 @@ def chunking_label(settings: Settings, chunking: str) -> str:
 
 
 def prepare(settings: Settings, paths: list[Path], chunking: str = "sentences"
-            ) -> tuple[list[SourceMeta], dict[str, str], list[Passage], list[Removal], list[str]]:
+            ) -> tuple[list[SourceMeta], dict[str, str], list[Passage], list[Removal], list[str], list[dict]]:
+    """Read, normalise and chunk every document; also what was understood of each (`understanding`)."""
     rules = load_noise_rules(str(settings.corpus_dir / "noise.yaml"))
-    metas, texts, passages, removals, skipped = [], {}, [], [], []
+    metas, texts, passages, removals, skipped, understood = [], {}, [], [], [], []
     for path in paths:
         try:
             meta = read_meta(path)
-            text = read_text(path)
+            doc = read_document(path)
+            text = doc.text
         except DocumentError as e:
             skipped.append(str(e))
             continue
         if meta.doc_id in texts:
             skipped.append(f"{path}: duplicate doc_id {meta.doc_id!r}; give it another in its .meta.json")
             continue
-        norm = normalise(meta.doc_id, text, rules)
+        norm = normalise(meta.doc_id, text, rules, doc.noise)  # page headers/footers found by the loader
         if chunking == "chatchat750":
             doc_passages = fixed_chunks(meta.doc_id, text)
         else:
@@ -108,7 +127,9 @@ def prepare(settings: Settings, paths: list[Path], chunking: str = "sentences"
         texts[meta.doc_id] = text
         passages.extend(doc_passages)
         removals.extend(norm.removals)
-    return metas, texts, passages, removals, skipped
+        body = "\n".join(seg.text for seg in norm.segments)  # front matter and references teach no terms
+        understood.append(understanding(meta, norm, doc_passages, learn_terms(body)))
+    return metas, texts, passages, removals, skipped, understood
 
 
 def _version_hash(settings: Settings, chunking: str, passages: list[Passage], metas: list[SourceMeta]) -> str:
@@ -142,12 +163,12 @@ def build(settings: Settings, chunking: str = "sentences", progress: bool | None
           force: bool = False) -> BuildReport:
     t0 = time.perf_counter()
     install_jieba_terms(str(settings.corpus_dir / "glossary.tsv"))
-    metas, texts, passages, removals, skipped = prepare(settings, source_paths(settings), chunking)
+    metas, texts, passages, removals, skipped, understood = prepare(settings, source_paths(settings), chunking)
     if not passages:
         raise DocumentError("no indexable documents found under " + str(settings.corpus_dir / "sources"))
     version = _version_hash(settings, chunking, passages, metas)
     report = BuildReport(version, built=False, documents=[m.doc_id for m in metas], skipped=skipped,
-                         removals=removals, passages=len(passages))
+                         removals=removals, passages=len(passages), understood=understood)
     final = settings.index_root / version
     if not force and (final / "manifest.json").exists() and current_version(settings, chunking) == version:
         report.seconds = time.perf_counter() - t0
@@ -165,6 +186,10 @@ def build(settings: Settings, chunking: str = "sentences", progress: bool | None
     show = sys.stderr.isatty() if progress is None else progress
     with tqdm(total=len(views), desc="embedding passages", unit="passage", disable=not show) as bar:
         vectors = cache.embed(embedder, [v for _, v in views], "passage", progress=bar)
+    # every sentence too: the answer is chosen sentence by sentence (support.py)
+    sentences = [texts[p.doc_id][a:b] for p in passages for a, b in p.sentences]
+    with tqdm(total=len(sentences), desc="embedding sentences", unit="sentence", disable=not show) as bar:
+        sentence_vectors = cache.embed(embedder, sentences, "passage", progress=bar)
 
     # 2. Chroma collection named by embedder + version: switching models never mixes vectors
     client = chroma_client(settings)
@@ -181,7 +206,9 @@ def build(settings: Settings, chunking: str = "sentences", progress: bool | None
                  documents=[v for _, v in part],
                  metadatas=[{"passage_id": k.split(":")[0], "view": k.split(":")[1]} for k, _ in part])
 
-    # 3. BM25 over jieba tokens of both languages
+    # 3. BM25 over jieba tokens of both languages (learnt terms kept whole, as at query time)
+    install_learnt_terms(load_glossary(str(settings.corpus_dir / "glossary.tsv")).with_terms(
+        [(u["doc_id"], t) for u in understood for t in u["terms"]]))
     bm25 = bm25s.BM25()
     bm25.index([tokenize(index_text(p)) or ["∅"] for p in passages], show_progress=False)
     bm25.save(str(tmp / "bm25"))
@@ -193,6 +220,10 @@ def build(settings: Settings, chunking: str = "sentences", progress: bool | None
     for doc_id, text in texts.items():
         (tmp / "docs" / f"{doc_id}.txt").write_text(text, encoding="utf-8")
     (tmp / "sources.json").write_text(json.dumps([asdict(m) for m in metas], ensure_ascii=False, indent=1))
+    zh_vocab = {t for p in passages for t in tokenize(p.text) if not t.isascii()}
+    (tmp / "bilingual.json").write_text(json.dumps(corpus_dictionary(zh_vocab), ensure_ascii=False), encoding="utf-8")
+    np.save(tmp / "sentences.npy", np.asarray(sentence_vectors, dtype=np.float32))
+    (tmp / "understood.json").write_text(json.dumps(understood, ensure_ascii=False, indent=1), encoding="utf-8")
     with (tmp / "removals.jsonl").open("w", encoding="utf-8") as fh:
         for r in removals:
             fh.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
@@ -250,6 +281,14 @@ class Index:
     texts: dict[str, str]
     bm25: bm25s.BM25
     collection: object
+    understood: list[dict] = field(default_factory=list)  # per document: the ingest report
+    bilingual: dict[str, list[str]] = field(default_factory=dict)  # English key -> corpus Chinese words
+    sentence_vectors: np.ndarray | None = None  # one row per sentence, passages and sentences in order
+
+    @property
+    def learnt_terms(self) -> list[tuple[str, dict]]:
+        """(doc_id, term) pairs learnt from the documents' own bracketed bilingual terms."""
+        return [(u["doc_id"], t) for u in self.understood for t in u.get("terms", [])]
 
     @cached_property
     def by_id(self) -> dict[str, Passage]:
@@ -274,7 +313,13 @@ class Index:
         bm25 = bm25s.BM25.load(str(root / "bm25"))
         coll = chroma_client(settings).get_collection(
             manifest["collection"], embedding_function=AssistantEmbeddingFunction(settings.embedder))
-        return cls(version, manifest, passages, sources, texts, bm25, coll)
+        und = root / "understood.json"
+        understood = json.loads(und.read_text(encoding="utf-8")) if und.exists() else []
+        bil = root / "bilingual.json"
+        bilingual = json.loads(bil.read_text(encoding="utf-8")) if bil.exists() else {}
+        sv = root / "sentences.npy"
+        vectors = np.load(sv, mmap_mode="r") if sv.exists() else None
+        return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors)
 
     def dense_search(self, query_vec: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(passage id, cosine similarity), best view (zh or en) per passage."""

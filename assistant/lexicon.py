@@ -71,7 +71,7 @@ def absent_weight(word: str, in_jieba_dict: bool) -> float:
         return 1.0
     if word in PHRASING_EN or re.search(r"(ly|ed|ing)$", word) or z >= COMMON_EN_NOUN_ZIPF:
         return 0.0
-    return 0.3
+    return 0.6
 
 
 @lru_cache(maxsize=1)

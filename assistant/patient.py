@@ -1,36 +1,37 @@
 """Patient facts for the guideline guard: a validated form (`from_dict`) and deterministic
-extraction from zh/en question text (`extract_patient`, `extract_doses`, `detect_therapies`).
+extraction from zh/en question text (`extract_patient`).
 
 Extraction is rule-based on purpose: the guard must give the same verdict for the same words,
-and every fact it acts on must be explainable by a phrase in the question.
+and every fact it acts on must be explainable by a phrase in the question. Condition terms are
+data: the `conditions:` section of a rules file (seed: corpus/rules.yaml), see `ConditionTerms`.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
+from assistant.cues import NOT_A_FACT_AFTER, clause_end, clause_start, compile_terms, negated, normalise_text
+from assistant.drugs import Drug, DrugLexicon, corpus_dir, drugs_from_entries, load_drugs, medications
 from assistant.model import InputError
 from assistant.quantities import Quantity, parse_quantities
 
+# The seed's condition keys (corpus/rules.yaml `conditions:`); a clinic's rules file may add more.
 CONDITIONS = ("diabetes", "severe_infection", "malignancy", "coagulopathy", "thrombocytopenia", "organ_failure")
-PRODUCTS = ("PRP", "MSCs", "MPCs", "BMAC", "regenerative")
 MG_DL_PER_MMOL_L = Decimal("18.0")
 BARE_GLUCOSE_MG_DL_FROM = Decimal(35)  # a unit-less glucose >= 35 is read as mg/dL, below as mmol/L
 _I = re.IGNORECASE | re.ASCII  # ASCII \b: Python treats CJK as word characters ("做PRP吗")
 _NUMBER_FIELDS = ("age", "glucose_mmol_l", "glucose_mg_dl", "nsaid_last_dose_days_ago", "platelets_10e9_per_l")
 
 
-def corpus_dir() -> Path:
-    """The corpus directory: $ASSISTANT_CORPUS_DIR, else <repo>/corpus."""
-    env = os.environ.get("ASSISTANT_CORPUS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "corpus"
+__all__ = ["CONDITIONS", "PatientContext", "ConditionTerms", "compile_conditions", "seed_conditions", "mentions",
+           "extract_patient", "merge", "corpus_dir", "normalise_text", "negated", "clause_start", "clause_end",
+           "Drug", "DrugLexicon", "load_drugs", "drugs_from_entries"]
 
 
 # ----------------------------------------------------------------------------- patient context
@@ -44,10 +45,14 @@ class PatientContext:
     nsaid_last_dose_days_ago: float | None = None
     medications: list[str] = field(default_factory=list)
     platelets_10e9_per_l: float | None = None
+    planned_intervention: str | None = None  # "PRP", "甲氨蝶呤": scopes the rules like a named therapy
+    last_dose_days_ago: dict[str, float] = field(default_factory=dict)  # medication -> days since last dose
+    measures: dict[str, float] = field(default_factory=dict)  # lab measure (rule's name, e.g. "eGFR") -> value
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> "PatientContext":
-        """Validate a structured form; anything unexpected is an InputError the user can fix."""
+    def from_dict(cls, d: dict[str, Any] | None, conditions: Iterable[str] = ()) -> "PatientContext":
+        """Validate a structured form; anything unexpected is an InputError the user can fix.
+        `conditions`: condition keys the loaded rules define beyond the seed's CONDITIONS."""
         if d is None:
             return cls()
         if not isinstance(d, dict):
@@ -68,14 +73,22 @@ class PatientContext:
                 raise InputError(f"patient field 'pregnant' must be true or false, got {d['pregnant']!r}")
             out.pregnant = d["pregnant"]
         out.conditions = _str_list("conditions", d.get("conditions"))
-        bad = [c for c in out.conditions if c not in CONDITIONS]
+        allowed = tuple(dict.fromkeys(CONDITIONS + tuple(conditions)))
+        bad = [c for c in out.conditions if c not in allowed]
         if bad:
-            raise InputError(f"unknown condition(s): {', '.join(bad)}; allowed: {', '.join(CONDITIONS)}")
+            raise InputError(f"unknown condition(s): {', '.join(bad)}; allowed: {', '.join(allowed)}")
         out.medications = _str_list("medications", d.get("medications"))
+        if d.get("planned_intervention") is not None:
+            if not isinstance(d["planned_intervention"], str) or not d["planned_intervention"].strip():
+                raise InputError(f"patient field 'planned_intervention' must be a non-empty string, "
+                                 f"got {d['planned_intervention']!r}")
+            out.planned_intervention = d["planned_intervention"].strip()
+        out.last_dose_days_ago = _number_map("last_dose_days_ago", d.get("last_dose_days_ago"))
+        out.measures = _number_map("measures", d.get("measures"))
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: (list(v) if isinstance(v, list) else v)
+        return {name: (type(v)(v) if isinstance(v, (list, dict)) else v)
                 for name, v in ((f, getattr(self, f)) for f in self.__dataclass_fields__)}
 
     def glucose(self) -> Decimal | None:
@@ -85,6 +98,10 @@ class PatientContext:
         if self.glucose_mg_dl is not None:
             return Decimal(str(self.glucose_mg_dl)) / MG_DL_PER_MMOL_L
         return None
+
+    def has_facts(self) -> bool:
+        """Anything at all is known about this patient (a filled-in form describes a patient)."""
+        return any(v not in (None, [], {}) for v in self.to_dict().values())
 
 
 def _number(name: str, v: Any) -> float:
@@ -107,128 +124,71 @@ def _str_list(name: str, v: Any) -> list[str]:
     return [x.strip() for x in v]
 
 
-# ----------------------------------------------------------------------------- drug lexicon
-@dataclass(frozen=True)
-class Drug:
-    id: str
-    cls: str
-    names: tuple[str, ...]
-    implies_condition: str = ""
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class DrugLexicon:
-    drugs: tuple[Drug, ...]
-
-    def lookup(self, name: str) -> Drug | None:
-        """The drug a (possibly free-text) medication name refers to."""
-        name = normalise_text(name)
-        key = name.strip().lower()
-        for d in self.drugs:
-            if any(n.lower() == key for n in d.names):
-                return d
-        m = _lexicon_re(self).search(name)
-        return self.lookup(m.group()) if m and m.group().lower() != key else None
-
-    def find(self, text: str) -> list[tuple[Drug, re.Match[str]]]:
-        return [(self.lookup(m.group()), m) for m in _lexicon_re(self).finditer(text)]  # type: ignore[misc]
-
-
-@lru_cache(maxsize=8)
-def _lexicon_re(lex: DrugLexicon) -> re.Pattern[str]:
-    """Longest name first; Latin names only on letter boundaries (NSAIDs, not 'NSAID' + 's')."""
-    names = sorted({n for d in lex.drugs for n in d.names}, key=len, reverse=True)
-    return re.compile("|".join(rf"(?<![A-Za-z]){re.escape(n)}(?![A-Za-z])" for n in names), _I)
-
-
-@lru_cache(maxsize=4)
-def load_drugs(path: str | Path | None = None) -> DrugLexicon:
-    """Read corpus/drugs.yaml (class membership is pharmacology, not the guideline)."""
-    p = Path(path) if path else corpus_dir() / "drugs.yaml"
-    data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    drugs = tuple(Drug(e["id"], e["class"], tuple(str(n) for n in e["names"]), e.get("implies_condition", ""),
-                       e.get("note", "")) for e in data["drugs"])
-    return DrugLexicon(drugs)
-
-
-# ----------------------------------------------------------------------------- text helpers
-_FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-# Offline fallback for the traditional characters our keyword lists need (OpenCC does the rest).
-_T2S = str.maketrans("懷漿間質幹細濃縮腎異療醫學雙嗎歲週個億萬藥臟發燒腫脹後術過還嚴惡減計數歷無沒癥縣紅熱膿",
-                     "怀浆间质干细浓缩肾异疗医学双吗岁周个亿万药脏发烧肿胀后术过还严恶减计数历无没症县红热脓")
-
-
-def normalise_text(text: str) -> str:
-    """Full-width ASCII -> ASCII and traditional -> simplified, keeping every offset unchanged."""
-    text = text.translate(_FULLWIDTH).translate(_T2S)
-    try:
-        from assistant.language import to_simplified
-        simple = to_simplified(text)
-        return simple if len(simple) == len(text) else text
-    except Exception:  # OpenCC missing: _T2S covers the keywords
-        return text
-
-
-_CLAUSE_BREAK = re.compile(r",(?!\d{3})|[;。!?\n]|\.\s|\bbut\b|但是?|不过|however", _I)
-_NEG_ZH = re.compile(r"(没有|没|无(?!法|菌|效|痛)|未(?!来|经)|否认|排除|并无|不是|非(?!常|甾|类))(?!控制|控|达标|规律|好)")
-_NEG_EN = re.compile(r"\b(no|not|never|without|denies|denied|negative for|free of|non)\b", _I)
-_NOT_A_FACT_AFTER = re.compile(r"^\s*(的)?\s*(风险|发生率|几率|概率|可能|risk|rate|incidence|chance)", _I)
-
-
-def _clause_start(text: str, pos: int) -> int:
-    return max((m.end() for m in _CLAUSE_BREAK.finditer(text, 0, pos)), default=0)
-
-
-def _clause_end(text: str, pos: int) -> int:
-    m = _CLAUSE_BREAK.search(text, pos)
-    return m.start() if m else len(text)
-
-
-def negated(text: str, start: int, end: int | None = None) -> bool:
-    """A negation cue earlier in the same clause (没有糖尿病, no history of cancer, 非孕期)."""
-    before = text[_clause_start(text, start):start]
-    if _NEG_ZH.search(before[-15:]) or _NEG_EN.search(before[-45:]):
-        return True
-    after = text[end:end + 12] if end is not None else ""
-    return bool(re.match(r"^\s*(-free|阴性|已排除|(病史)?(否认|无))", after, _I))
+def _number_map(name: str, v: Any) -> dict[str, float]:
+    if v is None:
+        return {}
+    if not isinstance(v, dict) or not all(isinstance(k, str) and k.strip() for k in v):
+        raise InputError(f"patient field '{name}' must be an object of name: number, got {v!r}")
+    return {k.strip(): _number(f"{name}.{k}", x) for k, x in v.items()}
 
 
 # ----------------------------------------------------------------------------- condition lexicon
-_CONDITION_TERMS: dict[str, str] = {
-    "diabetes": r"糖尿病|diabet(?:es|ic)|\bT[12]DM\b",
-    "severe_infection": r"严重(?:的)?[^\s,;。:、]{0,6}?感染|重症感染|败血症|脓毒症|脓毒血症|化脓性关节炎|关节感染|活动性感染"
-                        r"|severe\s+(?:\w+\s+){0,4}?infection|sepsis|septic|active infection",
-    "malignancy": r"(?<!致)(?<!抗)(?:恶性肿瘤|癌症|[肺肝胃肠乳腺胰前列腺骨鼻咽宫颈甲状腺]{1,3}癌|癌(?!痛指南|变)"
-                  r"|白血病|淋巴瘤|骨髓瘤|肉瘤|化疗|放疗)|\b(?:cancer|carcinoma|malignan(?:cy|t)|leuka?emia|lymphoma"
-                  r"|myeloma|sarcoma|metasta\w+|chemotherapy)\b",
-    "coagulopathy": r"凝血(?:功能)?(?:障碍|异常|紊乱|病)|血友病|出血性疾病|出血倾向|coagulopath\w*|coagulation disorder"
-                    r"|clotting disorder|bleeding disorder|ha?emophilia|von willebrand",
-    "thrombocytopenia": r"血小板(?:计数)?(?:减少|过低|偏低|低下|低)|thrombocytopeni\w*|low platelets?(?: count)?|\bITP\b",
-    "organ_failure": r"(?:肝|肾|心|呼吸|器官|脏器|多脏器|多器官)(?:功能)?衰竭|心衰|尿毒症|透析|失代偿"
-                     r"|(?:liver|kidney|renal|heart|cardiac|hepatic|respiratory|organ)\s+failure|\bESRD\b"
-                     r"|end-stage renal|dialysis|decompensated",
-}
-_CONDITION_RE = {k: re.compile(v, _I) for k, v in _CONDITION_TERMS.items()}
-_NOT_MALIGNANCY = re.compile(r"(致癌|引起癌|导致癌|癌变|cause[sd]?\s+cancer|cancer\s+risk|risk\s+of\s+cancer"
-                             r"|cancer pain guideline|NCCN)", _I)
-_PREGNANT_RE = re.compile(r"妊娠|怀孕|孕妇|孕期|孕\d+周|身孕|pregnan\w+", _I)
+@dataclass(frozen=True)
+class ConditionTerms:
+    """How a condition is said (a rules file's `conditions:` entry, or a rule's `condition_terms`):
+    literal `terms` and regex `patterns`; a match with an `exclude` pattern around it does not count
+    ("干细胞会致癌吗" is not cancer); `below` = (patient number field, limit) also makes it present."""
+    key: str
+    rx: re.Pattern[str]
+    exclude: re.Pattern[str] | None = None
+    below: tuple[str, Decimal, str] | None = None  # (field, limit, unit shown after the value)
 
 
-def _has_condition(text: str, cond: str) -> bool:
-    for m in _CONDITION_RE[cond].finditer(text):
-        if _NOT_A_FACT_AFTER.match(text[m.end():]) or negated(text, m.start(), m.end()):
+def compile_conditions(specs: dict[str, dict], settings: dict | None = None) -> dict[str, ConditionTerms]:
+    """{key: {terms, patterns, exclude, below: {field, value | setting}}} -> compiled ConditionTerms."""
+    out = {}
+    for key, spec in specs.items():
+        excl = spec.get("exclude") or []
+        below = spec.get("below")
+        limit = None
+        if below:
+            raw = below.get("value", (settings or {}).get(below.get("setting", ""), None))
+            limit = (str(below["field"]), Decimal(str(raw)), str(below.get("unit", ""))) if raw is not None else None
+        out[key] = ConditionTerms(key, compile_terms(spec.get("terms") or [], spec.get("patterns") or []),
+                                  re.compile("|".join(excl), _I) if excl else None, limit)
+    return out
+
+
+@lru_cache(maxsize=4)
+def _seed_conditions(path: str) -> dict[str, ConditionTerms]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return compile_conditions(data.get("conditions") or {}, data.get("settings") or {})
+
+
+def seed_conditions() -> dict[str, ConditionTerms]:
+    """The seed rules file's condition lexicon (corpus/rules.yaml `conditions:`)."""
+    return _seed_conditions(str(corpus_dir() / "rules.yaml"))
+
+
+def mentions(text: str, ct: ConditionTerms) -> list[re.Match[str]]:
+    """Affirmative mentions: not negated (没有糖尿病), not a rate (感染的发生率), not excluded."""
+    out = []
+    for m in ct.rx.finditer(text):
+        if NOT_A_FACT_AFTER.match(text[m.end():]) or negated(text, m.start(), m.end()):
             continue
-        if cond == "malignancy" and _NOT_MALIGNANCY.search(text[max(0, m.start() - 6):m.end() + 8]):
+        if ct.exclude and ct.exclude.search(text[max(0, m.start() - 6):m.end() + 8]):
             continue
-        return True
-    return False
+        out.append(m)
+    return out
 
 
-def _pregnancy(text: str) -> bool | None:
+def _pregnancy(text: str, ct: ConditionTerms | None) -> bool | None:
     """True if any mention is affirmative, False if all are negated (非孕期, not pregnant), else None."""
-    hits = [not negated(text, m.start(), m.end()) for m in _PREGNANT_RE.finditer(text)
-            if not _NOT_A_FACT_AFTER.match(text[m.end():])]
+    if ct is None:
+        return None
+    hits = [not negated(text, m.start(), m.end()) for m in ct.rx.finditer(text)
+            if not NOT_A_FACT_AFTER.match(text[m.end():])
+            and not (ct.exclude and ct.exclude.search(text[max(0, m.start() - 6):m.end() + 8]))]
     return any(hits) if hits else None
 
 
@@ -237,6 +197,8 @@ _AGE_AFTER = re.compile(r"^\s*(多)?(old\b|周岁|岁|-?\s*years?[- ]old|-?\s*yr
 _AGE_BEFORE = re.compile(r"(aged|age|年龄|年纪)\s*(:|:|is|of|为|是)?\s*$"
                          r"|\b(I'm|I am|(mother|father|mom|dad|patient|wife|husband|grand\w+|she|he) (is|was))\s*$", _I)
 _GLUCOSE_KEY = re.compile(r"(血糖|葡萄糖|glucose|blood sugar|sugar|\bBG\b|\bFBG\b|\bFPG\b|\bGLU\b)", _I)
+_GLUCOSE_FILLER = re.compile(r"(?:\s|:|：|,|(?:this|that|in the) (?:morning|evening)|today|yesterday|fasting|random|"
+                             r"level|reading|was|is|of|at|about|around|今天|今晨|早上|空腹|餐后|为|是)*", _I)
 _A1C_KEY = re.compile(r"(糖化|HbA1c|A1c)", _I)
 _PLATELET_COUNT = re.compile(
     r"(血小板计数|血小板|PLT|platelet count|platelets?)\s*(?:of|is|was|为|是|:|:)?\s*"
@@ -262,7 +224,11 @@ def _glucose(text: str, qs: list[Quantity]) -> tuple[Decimal | None, str | None]
     for q in qs:
         if q.unit not in ("mmol/L", "mg/dL", None) or q.comparator in ("<", "<=") or q.is_range:
             continue
-        before = text[max(_clause_start(text, q.start), q.start - 14):q.start]
+        before = text[max(clause_start(text, q.start), q.start - 14):q.start]
+        wide = text[max(clause_start(text, q.start), q.start - 40):q.start]
+        if not _GLUCOSE_KEY.search(before) and _GLUCOSE_KEY.search(wide) and _GLUCOSE_FILLER.fullmatch(
+                wide[list(_GLUCOSE_KEY.finditer(wide))[-1].end():]):
+            before = wide  # "my sugar this morning was 7.2"
         key = list(_GLUCOSE_KEY.finditer(before))
         if not key or _A1C_KEY.search(before[max(0, key[-1].start() - 3):]):
             continue
@@ -285,83 +251,25 @@ def _platelets(text: str) -> Decimal | None:
     return None
 
 
-# ----------------------------------------------------------------------------- medications
-_INTAKE = re.compile(r"(吃了|吃过|在吃|还吃|服了|服用|服过|在服|用了|在用|正在|一直|还在|长期|每天|刚吃|刚服|停了|已停|停药"
-                     r"|停用了|停掉|\b(?:took|taking|takes|on|stopped|quit|last|used|using)\b)", _I)
-_MODAL = re.compile(r"(能|可以|能否|可否|需要|需|要不要|是否|应该|应|得|should|can|could|may|need to|must|have to"
-                    r"|when to)\s*$", _I)
-_AGO_AFTER = re.compile(r"^\s*(了)?\s*(以前|之前|前|ago|before|earlier)", _I)
-_STOP_BEFORE = re.compile(r"((?<!不)停[^,;。]{0,12}|stopped\s.*|quit\s.*|off\s.*|since\s.*)\s*$", _I)
-_RELATIVE_DAYS = [
-    (re.compile(r"大前天", _I), Decimal(3)),
-    (re.compile(r"前天|day before yesterday", _I), Decimal(2)),
-    (re.compile(r"昨天|昨晚|昨日|昨夜|yesterday|last night", _I), Decimal(1)),
-    (re.compile(r"今天|今早|今晨|今日|刚刚|刚才|this morning|today|just took|tonight", _I), Decimal(0)),
-]
-_SENTENCE_END = re.compile(r"[。!?\n]|\.\s")
-_DAYS_PER = {"day": Decimal(1), "week": Decimal(7), "month": Decimal(30), "hour": Decimal(1) / 24}
-
-
-def _days_ago(text: str, qs: list[Quantity], sent: tuple[int, int], clause: tuple[int, int],
-              anchor: int) -> Decimal | None:
-    """Days since the last dose from '3天前', 'stopped ... 10 days ago' (nearest in the sentence)
-    or '昨天' / 'yesterday' (same clause as the drug)."""
-    best: tuple[int, Decimal] | None = None
-    for q in qs:
-        if q.unit not in _DAYS_PER or q.start < sent[0] or q.end > sent[1]:
-            continue
-        ago = _AGO_AFTER.match(text[q.end:sent[1]]) or re.search(r"(前|ago|before)\s*$", q.text)
-        if ago or _STOP_BEFORE.search(text[max(sent[0], q.start - 40):q.start]):
-            dist = abs(q.start - anchor)
-            if best is None or dist < best[0]:
-                best = (dist, q.low * _DAYS_PER[q.unit])  # type: ignore[index]
-    if best:
-        return best[1]
-    for rx, days in _RELATIVE_DAYS:
-        if rx.search(text, clause[0], clause[1]):
-            return days
-    return None
-
-
-def _medications(text: str, qs: list[Quantity], lex: DrugLexicon) -> tuple[list[str], Decimal | None]:
-    """Drugs the patient takes or took (an intake cue or a dose time is needed: 'PRP前需停用布洛芬吗' is
-    a general question), and the most recent NSAID dose in days."""
-    meds: list[str] = []
-    nsaid_days: Decimal | None = None
-    for drug, m in lex.find(text):
-        if drug is None or negated(text, m.start(), m.end()):
-            continue
-        s0 = max((x.end() for x in _SENTENCE_END.finditer(text, 0, m.start())), default=0)
-        s1 = _SENTENCE_END.search(text, m.end())
-        sent = (s0, s1.start() if s1 else len(text))
-        clause = (_clause_start(text, m.start()), _clause_end(text, m.end()))
-        days = _days_ago(text, qs, sent, clause, m.start())
-        cue = _INTAKE.search(text, max(clause[0], m.start() - 30), m.start())
-        taking = cue is not None and not _MODAL.search(text[max(0, cue.start() - 6):cue.start()])
-        if days is None and not taking:
-            continue
-        if m.group() not in meds:
-            meds.append(m.group())
-        if drug.cls == "NSAID" and days is not None:
-            nsaid_days = days if nsaid_days is None else min(nsaid_days, days)
-    return meds, nsaid_days
-
-
-def extract_patient(text: str, drugs: DrugLexicon | None = None) -> PatientContext:
-    """Patient facts stated in a zh/en question; negated mentions (没有糖尿病, not pregnant) do not count."""
+def extract_patient(text: str, drugs: DrugLexicon | None = None,
+                    conditions: dict[str, ConditionTerms] | None = None) -> PatientContext:
+    """Patient facts stated in a zh/en question; negated mentions (没有糖尿病, not pregnant) do not count.
+    `conditions`: the loaded rules' condition lexicon (default: the seed's)."""
     t = normalise_text(text)
     qs = parse_quantities(t)
+    lex = seed_conditions() if conditions is None else conditions
     p = PatientContext()
     p.age = next((float(a) for a in _ages(t, qs)), None)
-    p.pregnant = _pregnancy(t)
-    p.conditions = [c for c in CONDITIONS if _has_condition(t, c)]
+    p.pregnant = _pregnancy(t, lex.get("pregnant"))
+    p.conditions = [k for k, ct in lex.items() if k != "pregnant" and mentions(t, ct)]
     g, unit = _glucose(t, qs)
     if g is not None:
         setattr(p, "glucose_mg_dl" if unit == "mg/dL" else "glucose_mmol_l", float(g))
     plt = _platelets(t)
     p.platelets_10e9_per_l = float(plt) if plt is not None else None
-    meds, days = _medications(t, qs, drugs or load_drugs())
+    meds, days, last = medications(t, qs, drugs or load_drugs())
     p.medications, p.nsaid_last_dose_days_ago = meds, (float(days) if days is not None else None)
+    p.last_dose_days_ago = last
     return p
 
 
@@ -389,8 +297,12 @@ def merge(structured: PatientContext | None, extracted: PatientContext) -> tuple
                          "using the form value")
     if gs is not None:
         out.glucose_mmol_l, out.glucose_mg_dl = s.glucose_mmol_l, s.glucose_mg_dl
-    out.conditions = [c for c in CONDITIONS if c in s.conditions or c in extracted.conditions]
+    out.conditions = list(dict.fromkeys(s.conditions + extracted.conditions))
+    out.conditions.sort(key=lambda c: CONDITIONS.index(c) if c in CONDITIONS else len(CONDITIONS))
     out.medications = list(dict.fromkeys(s.medications + extracted.medications))
+    out.last_dose_days_ago = extracted.last_dose_days_ago | s.last_dose_days_ago
+    out.measures = extracted.measures | s.measures
+    out.planned_intervention = s.planned_intervention or extracted.planned_intervention
     return out, conflicts
 
 
@@ -398,65 +310,3 @@ def _fmt(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     return f"{Decimal(str(v)).quantize(Decimal('0.1')).normalize():f}"
-
-
-# ----------------------------------------------------------------------------- therapies and doses
-_THERAPY_TERMS = {
-    "PRP": r"\bPRP\b|富血小板血浆|富血小板|platelet[- ]rich plasma",
-    "MPCs": r"\bMPCs?\b|间充质前体细胞|间充质祖细胞|mesenchymal (?:precursor|progenitor) cells?",
-    "MSCs": r"\bMSCs?\b|间充质干细胞|间充质|间质干细胞|干细胞|基质细胞|mesenchymal|stem[- ]cells?|stromal cells?",
-    "BMAC": r"\bBMAC\b|骨髓浓缩液|骨髓浓缩|骨髓抽吸浓缩物|bone marrow aspirate concentrate|bone marrow concentrate",
-    "regenerative": r"再生医学|再生疗法|再生治疗|regenerative|外泌体|exosomes?|细胞治疗|细胞疗法|cell therapy|生物制剂|biologics?",
-}
-_THERAPY_RE = {k: re.compile(v, _I) for k, v in _THERAPY_TERMS.items()}
-
-
-def detect_therapies(text: str) -> list[str]:
-    """Therapies a question is about, in PRODUCTS order (zh simplified/traditional and English)."""
-    t = normalise_text(text)
-    return [p for p in PRODUCTS if _THERAPY_RE[p].search(t)]
-
-
-@dataclass(frozen=True)
-class ProposedDose:
-    product: str | None
-    quantity: Quantity
-
-
-_DOSE_PRODUCT = [
-    ("MPCs", re.compile(r"\bMPCs?\b|间充质前体|precursor cells?", _I)),
-    ("BMAC", re.compile(r"\bBMAC\b|骨髓浓缩", _I)),
-    ("PRP", re.compile(r"\bPRP\b|血小板|platelets?|富血小板", _I)),
-    ("MSCs", re.compile(r"\bMSCs?\b|间充质|干细胞|stem cells?|mesenchymal", _I)),
-    ("cells", re.compile(r"细胞|\bcells?\b", _I)),
-]
-_MULTIPLIER = re.compile(r"万|亿|thousand|million|billion|[×xX*]\s*10", _I)
-_LAB_AROUND = re.compile(r"(计数|count|PLT)\s*(of|is|为|是|:|:)?\s*$", _I)
-
-
-def extract_doses(text: str) -> list[ProposedDose]:
-    """Cell / platelet numbers (2亿个间充质干细胞, 10 billion platelets, 1.5×10^8个MSCs) with the product
-    named nearest to them in the same clause; a bare 'cells' falls back to the question's therapy."""
-    t = normalise_text(text)
-    therapies = detect_therapies(t)
-    out = []
-    for q in parse_quantities(t):
-        big = q.high >= 1000 and (q.unit == "count" or _MULTIPLIER.search(q.text))
-        if q.unit not in ("count", None) or not big:
-            continue
-        lab = "/" in q.text or re.match(r"\s*/\s*(L|μL|uL|µL|mm)", t[q.end:])
-        if lab or _LAB_AROUND.search(t[max(0, q.start - 12):q.start]):
-            continue
-        lo, hi = _clause_start(t, q.start), _clause_end(t, q.end)
-        best: tuple[int, str] | None = None
-        for product, rx in _DOSE_PRODUCT:
-            for m in rx.finditer(t, lo, hi):
-                dist = m.start() - q.end if m.start() >= q.end else (q.start - m.end() if m.end() <= q.start else 0)
-                if dist <= 20 and (best is None or dist < best[0]):
-                    best = (dist, product)
-        product = best[1] if best else None
-        if product == "cells":
-            cell_therapies = [p for p in ("MPCs", "BMAC", "MSCs") if p in therapies]
-            product = cell_therapies[0] if len(cell_therapies) == 1 else "MSCs"
-        out.append(ProposedDose(product, q))
-    return out

@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
 from .index import Index
 from .lexicon import GENERIC, absent_weight, is_ordinary, spell_en
@@ -25,7 +26,7 @@ __all__ = ["Concept", "Sentence", "Support", "SupportScorer", "ATTRIBUTES", "ask
 # What kind of answer a question wants (question pattern), and how a sentence can give it.
 ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
     "cost": r"多少钱|费用|价格|价钱|花费|花多少|贵不贵|医保|报销|自费|掏钱|\bcosts?\b|\bprice|expensive|insurance|afford",
-    "sessions": r"几次|多少次|几针|多少针|几个疗程|how many (shots|injections|sessions|times|treatments)|how often",
+    "sessions": r"几次|多少次|几针|多少针|几个疗程|how many\b.{0,20}\b(shots|injections|sessions|times|treatments)|how often",
     "duration": r"多久|多长时间|多长|几天|几周|几个月|几年|多少天|多少周|多少个月|多少年|何时|什么时候|how long|"
                 r"how many (days|weeks|months|years|hours)|how soon|when can|duration",
     "percent": r"比例|百分之|百分比|发生率|有效率|成功率|概率|几率|占多少|\brates?\b|percent|percentage|proportion|"
@@ -49,6 +50,10 @@ MIN_PART_COVERAGE = 0.35
 # over 75?" on its own asks about nothing the sources could answer.
 MIN_CONCEPT_WEIGHT = 1.0
 CONTEXT_CREDIT = 0.5
+# e5 similarities are compressed (unrelated 0.79, paraphrase 0.92): what counts is the part above the floor.
+DENSE_FLOOR = 0.80
+DENSE_WEIGHT = 3.0
+NUMBER_BONUS = 0.08  # per figure of the question the sentence repeats ("eGFR 30-44" -> the 30～44 row)
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
 
@@ -117,6 +122,7 @@ class Concept:
     token: str = ""  # plain word: matched against the sentence's tokens (stemmed, typo-corrected)
     intervention: bool = False
     word: str = ""  # the word as asked: its ordinariness is judged on this form
+    alts: tuple[str, ...] = ()  # Chinese words the corpus uses for an English word (`crosslingual`)
 
 
 @dataclass(frozen=True)
@@ -150,8 +156,10 @@ class Support:
 class SupportScorer:
     """Weighted concept coverage at the sentence level; weights are idf over sentences."""
 
-    def __init__(self, index: Index, glossary: Glossary) -> None:
+    def __init__(self, index: Index, glossary: Glossary, bilingual: dict[str, list[str]] | None = None) -> None:
         self.glossary = glossary
+        self.bilingual = bilingual or {}
+        self.vectors = index.sentence_vectors
         self.sentences: dict[str, list[Sentence]] = {}
         order = 0
         for p in index.passages:
@@ -187,11 +195,13 @@ class SupportScorer:
         for c in out:
             question = c.pattern.sub(" ", question)  # type: ignore[union-attr]
         seen = set()
-        for word in _words(question):
+        words = _words(question)
+        alts = lookup(self.bilingual, [w for w in words if w.isascii()])
+        for word in words:
             token = self._known(word)
             if token not in seen and not _NUMERIC_TOKEN.fullmatch(word):  # numbers are the guard's business
                 seen.add(token)
-                out.append(Concept(word, token=token, word=word))
+                out.append(Concept(word, token=token, word=word, alts=tuple(alts.get(word, ()))))
         return out
 
     def _known(self, word: str) -> str:
@@ -215,7 +225,7 @@ class SupportScorer:
             if c.pattern is not None:
                 df = sum(1 for s in self._every if c.pattern.search(s.text))
                 w = math.log(1 + self.n / df) if df else self.unknown_idf
-            elif df := self.df.get(c.token, 0):
+            elif df := self.df.get(c.token, 0) or sum(1 for s in self._every if any(a in s.terms for a in c.alts)):
                 ordinary = c.word in GENERIC or is_ordinary(c.word)
                 w = math.log(1 + self.n / df) * (0.25 if ordinary else 1.0)
             else:
@@ -228,29 +238,36 @@ class SupportScorer:
     def covers(self, c: Concept, s: Sentence, with_context: bool = False) -> bool:
         if c.pattern is not None:
             return bool(c.pattern.search(s.text) or (with_context and c.pattern.search(s.context)))
-        return c.token in s.terms
+        return c.token in s.terms or any(a in s.terms for a in c.alts)
 
     def coverage(self, concepts: list[Concept], s: Sentence) -> float:
         """Own mentions count fully; a concept named by the previous sentence of the same passage
-        (its context: "Hernigou 设计了… 经过平均约15年的随访") counts half."""
-        total = sum(self.weight(c) for c in concepts)
+        (its context: "Hernigou 设计了… 经过平均约15年的随访") counts half. An English word cannot be
+        checked against an untranslated Chinese sentence: it counts neither way (dense retrieval and
+        the glossary's cross-language terms carry such questions)."""
+        own = [c for c in concepts if self.verifiable(c, s)]
+        total = sum(self.weight(c) for c in own)
         if total <= 0:
             return 0.0
         prev = self._previous(s)
         got = 0.0
-        for c in concepts:
+        for c in own:
             if self.covers(c, s, c.intervention):
                 got += self.weight(c)
             elif prev is not None and self.covers(c, prev):
                 got += CONTEXT_CREDIT * self.weight(c)
         return got / total
 
+    @staticmethod
+    def verifiable(c: Concept, s: Sentence) -> bool:
+        return bool(s.en) or c.pattern is not None or not c.word.isascii() or bool(c.alts)
+
     def _amount_on_topic(self, s: Sentence, attr: str, concepts: list[Concept]) -> bool:
         """The amount is about what was asked: a question concept (not the intervention, which is the
         subject) stands within a clause of it, so "MSC 多久起效" is not answered by "5 年随访"."""
-        topics = [c for c in concepts if not c.intervention and self.weight(c) > 0 and self.covers(c, s)]
-        if attr in ("cost", "contact", "sessions") or not any(not c.intervention and self.weight(c) > 0
-                                                              for c in concepts):
+        asked = [c for c in concepts if not c.intervention and self.weight(c) > 0 and self.verifiable(c, s)]
+        topics = [c for c in asked if self.covers(c, s)]
+        if attr in ("cost", "contact", "sessions") or not asked:
             return True
         text = s.zh
         spots = [m.start() for m in re.finditer(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次周天月年]", text)]
@@ -275,18 +292,28 @@ class SupportScorer:
         return not any(p.search(s.text) for p in self._interventions)
 
     # -- the decision --------------------------------------------------------------------------
-    def score(self, question: str, hits: list[ScoredPassage], max_sentences: int = 3) -> Support:
+    def similarity(self, s: Sentence, qvec) -> float:
+        """Dense similarity of question and sentence, as a bonus over the compressed e5 floor."""
+        if qvec is None or self.vectors is None or s.order >= len(self.vectors):
+            return 0.0
+        return max(0.0, float(self.vectors[s.order] @ qvec) - DENSE_FLOOR)
+
+    def score(self, question: str, hits: list[ScoredPassage], max_sentences: int = 3, qvec=None) -> Support:
         """Choose sentences: the best one giving each asked attribute on the asked subject, then
-        the ones that add concepts; coverage is what they cover together."""
+        the ones that add concepts; coverage is what they cover together. Sentences rank by concept
+        coverage, with the question's dense similarity (`qvec`) and repeated figures as bonuses."""
         concepts = self.concepts(question)
         attrs = asked_attributes(question)
         dense = max((h.scores.get("dense", 0.0) for h in hits), default=0.0)
         total = sum(self.weight(c) for c in concepts)
         ranked: list[tuple[Sentence, float, float]] = []
+        numbers = set(re.findall(r"\d+(?:\.\d+)?", question))
         for h in hits:
             for s in self.sentences.get(h.passage.id, ()):
                 cov = self.coverage(concepts, s)
-                ranked.append((s, cov, cov + 0.1 / max(1, h.rank)))
+                same = sum(1 for n in numbers if re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", s.zh))
+                bonus = 0.1 / max(1, h.rank) + NUMBER_BONUS * min(same, 2) + DENSE_WEIGHT * self.similarity(s, qvec)
+                ranked.append((s, cov, cov + bonus))
         ranked.sort(key=lambda x: (-x[2], x[0].order))
         on_subject = [r for r in ranked if self.on_subject(concepts, r[0])]
         chosen: list[tuple[Sentence, float]] = []
@@ -314,7 +341,10 @@ class SupportScorer:
             if gain >= MIN_PART_GAIN and cov >= MIN_PART_COVERAGE and s not in [c for c, _ in chosen]:
                 chosen.append((s, cov))
                 covered |= new
-        joint = sum(self.weight(c) for c in concepts if c.label in covered) / total if total > 0 else 0.0
-        missing = [c.label for c in concepts if c.label not in covered and self.weight(c) > 0]
+        checkable = [c for c in concepts if any(self.verifiable(c, x) for x, _ in chosen)] if chosen else concepts
+        part = sum(self.weight(c) for c in checkable)
+        # Nothing checkable (an English question on an untranslated text): dense retrieval decides.
+        joint = sum(self.weight(c) for c in checkable if c.label in covered) / part if part > 0 else float(bool(chosen))
+        missing = [c.label for c in checkable if c.label not in covered and self.weight(c) > 0]
         answered = answered and total >= MIN_CONCEPT_WEIGHT  # phrasing alone asks about nothing
         return Support(joint, dense, missing, chosen, attrs, answered, attr_cov)

@@ -173,3 +173,78 @@ def test_fixed_chunks_cut_after_punctuation_and_handle_short_text():
     assert windows[0].text.endswith("。") and windows[0].end == 501
     assert [(w.start, w.end) for w in fixed_chunks("d", "短文本。")] == [(0, 4)]
     assert fixed_chunks("d", "") == []
+
+
+# -- brackets, list headers, the seed passages ------------------------------------------------
+
+def _sentences(text: str) -> list[str]:
+    seg = Segment("d", 0, len(text), text, "paragraph")
+    return [text[s:e] for s, e in sentence_spans(seg)]
+
+
+def test_sentence_ends_inside_brackets_do_not_split():
+    text = ("对胃肠道耐受性顾虑较大的患者，可采用阶梯起始方案（第1周：7.5 mg；第2周起：10 mg；此后每4周增加2.5 mg）。"
+            "大剂量MTX（d1: 150 mg; d8: 100 mg）仅用于肿瘤。证据等级见【注：A级。B级。】及[表1; 表2]。最后一句。")
+    assert _sentences(text) == [
+        "对胃肠道耐受性顾虑较大的患者，可采用阶梯起始方案（第1周：7.5 mg；第2周起：10 mg；此后每4周增加2.5 mg）。",
+        "大剂量MTX（d1: 150 mg; d8: 100 mg）仅用于肿瘤。",
+        "证据等级见【注：A级。B级。】及[表1; 表2]。",
+        "最后一句。",
+    ]
+    # full- and half-width brackets pair up (converters mix them); a sentence may end with the bracket
+    assert _sentences("标准方案（第1～2周：10 mg/周；第3周起：15 mg/周)；其后维持。") == [
+        "标准方案（第1～2周：10 mg/周；第3周起：15 mg/周)；", "其后维持。"]
+    assert _sentences("（注：剂量为每周总剂量。）下一句。") == ["（注：剂量为每周总剂量。）", "下一句。"]
+
+
+def test_an_unclosed_bracket_does_not_swallow_the_segment():
+    assert _sentences("剂量（第1周：7.5 mg；第2周起：10 mg。其后维持。") == ["剂量（第1周：7.5 mg；", "第2周起：10 mg。", "其后维持。"]
+    assert _sentences("多余的右括号）不影响。下一句（含括号）。") == ["多余的右括号）不影响。", "下一句（含括号）。"]
+    assert _sentences("嵌套（外层（内层；）仍在外层；）结束。尾句") == ["嵌套（外层（内层；）仍在外层；）结束。", "尾句"]
+
+
+def _doc(text: str) -> Normalised:
+    return normalise("t", text, load_noise_rules(str(CORPUS / "noise.yaml")))
+
+
+def test_a_list_header_stays_with_its_items():
+    intro = "甲" * 70 + "。"
+    text = f"禁忌证\n{intro}\nMTX的绝对禁忌证包括：\n（1）妊娠及哺乳期；\n（2）严重肝损害；\n（3）活动性感染。\n"
+    doc = _doc(text)
+    header = "MTX的绝对禁忌证包括："
+    # greedy packing would end the first passage with the header (71 + 1 + 11 = 83 <= 90)
+    passages = chunk(doc, 90)
+    assert [p.text.split("\n")[0] for p in passages] == [intro, header]
+    assert passages[1].text == "\n".join([header, "（1）妊娠及哺乳期；", "（2）严重肝损害；", "（3）活动性感染。"])
+    # with room for everything nothing moves; max_chars still holds for every passage
+    assert len(chunk(doc, 400)) == 1
+    for limit in (20, 40, 60, 90, 120):
+        for p in chunk(doc, limit):
+            assert len(p.sentences) == 1 or len(p.text) <= limit
+    # when even header + first item cannot share a passage, plain greedy packing is kept
+    assert [p.text for p in chunk(doc, 15)][1:3] == [header, "（1）妊娠及哺乳期；"]
+
+
+SEED_PASSAGES_400 = {
+    "aspn-2024-regenerative-chronic-pain":
+        "0-132 147-295 298-344 361-435 438-536 539-581 594-661 675-725 728-794 807-879 882-922 935-1015 1018-1096 "
+        "1110-1164 1167-1212 1224-1263 1266-1321 1334-1435 1447-1551 1569-1633 1636-1689 1701-1787 1799-1846 "
+        "1849-1891 1903-1990 2002-2041 2044-2089 2103-2142 2143-2312",
+    "bmac-subchondral-knee-oa":
+        "143-568 570-706 708-872 901-1145 1171-1460 1484-1776 1803-1938 1944-1991 1996-2042 2047-2108 2110-2298 "
+        "2311-2809 2809-3201 3201-3386 3471-3792 3827-3866 3868-4002 4004-4216 4254-4437 4439-4516 4518-4613 "
+        "4615-4674 4676-4735 4767-4822 4824-4946 4948-5014 5016-5158 5164-5296 5298-5441",  # the reference line (5450-5860) is set aside since issue 9
+}
+
+
+@pytest.mark.parametrize("doc_id", DOCS)
+def test_seed_passages_at_the_default_size_are_unchanged(docs, doc_id):
+    """Recorded before bracket-aware splitting and list headers: the seeds have no sentence end
+    inside brackets, and at 400 characters no list header was cut off from its items."""
+    assert " ".join(f"{p.start}-{p.end}" for p in chunk(docs[doc_id], 400)) == SEED_PASSAGES_400[doc_id]
+
+
+def test_the_seed_list_header_moves_to_its_items_at_200(docs):
+    doc = docs["bmac-subchondral-knee-oa"]
+    p = next(p for p in chunk(doc, 200) if "其致病机制包括:" in p.text)
+    assert p.text.startswith("其致病机制包括:\n1) 增加软骨下骨内压")

@@ -18,6 +18,15 @@ Hard cases met while building it (kept as regression tests below):
   * "血小板 60 亿" is a PRP dose, "血小板计数 80×10^9/L" is a lab value (thrombocytopenia).
   * Thrombocytopenia: block for PRP (platelet count is part of the source's 凝血功能筛查, so a low count is
     a coagulation-screen failure, and PRP is made from the patient's own platelets), warn otherwise.
+  * General questions vs a described patient: "孕妇能做PRP吗?", "糖尿病患者能做PRP吗", "服用华法林的患者做PRP前
+    要停几天?" ask about a class of patients and get the rule as information (GuardResult.info), no verdict;
+    "患者妊娠20周", "我有糖尿病", "这位患者在服用华法林", "I take warfarin", a form, or a measured value do.
+    Telegraphic facts without a class noun ("凝血功能异常能打PRP吗", "pregnant, asking about PRP") still
+    count as a described patient.
+  * "指南说MSC常用剂量是2亿个细胞吧?" checks what the guideline says: a number attributed to the guideline
+    is not a proposed dose unless a plan cue or a particular patient comes with it.
+  * "I was expecting better results" is not pregnancy; "She is expecting (a baby)" is. "妊娠试验", "备孕"
+    are not pregnancy either (corpus/rules.yaml conditions.pregnant exclude).
 """
 from __future__ import annotations
 
@@ -66,16 +75,19 @@ OWN = [
     ("肺癌正在化疗,能打PRP吗", "zh", "block", ["contraindication_malignancy"]),
     ("severe urinary tract infection, can I get stem cell injection?", "en", "block",
      ["contraindication_severe_infection"]),
-    ("肾衰竭患者能做干细胞治疗吗", "zh", "block", ["contraindication_organ_failure"]),
+    ("肾衰竭患者能做干细胞治疗吗", "zh", "none", []),  # a class of patients: the rule as information only
+    ("患者肾衰竭,能做干细胞治疗吗", "zh", "block", ["contraindication_organ_failure"]),
     ("decompensated liver failure, PRP for the knee?", "en", "block", ["contraindication_organ_failure"]),
     ("凝血功能异常能打PRP吗", "zh", "block", ["contraindication_coagulopathy"]),
     ("on warfarin, PRP for knee?", "en", "block", ["contraindication_coagulopathy"]),
-    ("血小板减少的患者能做PRP吗", "zh", "block", ["thrombocytopenia_screening"]),
-    ("血小板减少的患者能做干细胞治疗吗", "zh", "warn", ["thrombocytopenia_screening"]),
+    ("血小板减少的患者能做PRP吗", "zh", "none", []),
+    ("血小板减少,能做PRP吗", "zh", "block", ["thrombocytopenia_screening"]),
+    ("我血小板减少,能做干细胞治疗吗", "zh", "warn", ["thrombocytopenia_screening"]),
     ("血小板计数 80×10^9/L,想做PRP", "zh", "block", ["thrombocytopenia_screening"]),
     ("懷孕了能打富血小板血漿嗎", "zh", "block", ["contraindication_pregnancy"]),
     ("pregnant, asking about platelet-rich plasma", "en", "block", ["contraindication_pregnancy"]),
-    ("严重感染、恶性肿瘤患者能用再生医学疗法吗?", "zh", "block",
+    ("严重感染、恶性肿瘤患者能用再生医学疗法吗?", "zh", "none", []),
+    ("该患者有严重感染、恶性肿瘤,能用再生医学疗法吗?", "zh", "block",
      ["contraindication_severe_infection", "contraindication_malignancy"]),
     ("糖尿病患者血糖 150mg/dL,打PRP", "zh", "block", ["diabetic_glucose_prp"]),
     ("糖尿病患者血糖10.1,能打PRP嗎", "zh", "block", ["diabetic_glucose_prp"]),
@@ -83,7 +95,8 @@ OWN = [
     ("diabetic, glucose 140.4 mg/dL, PRP?", "en", "block", ["diabetic_glucose_prp"]),
     ("diabetic, glucose 140 mg/dL, PRP?", "en", "none", []),
     ("glucose 6.5 mmol/L before PRP", "en", "none", []),
-    ("糖尿病患者能做PRP吗", "zh", "warn", ["diabetic_glucose_prp"]),
+    ("糖尿病患者能做PRP吗", "zh", "none", []),
+    ("我有糖尿病,能做PRP吗", "zh", "warn", ["diabetic_glucose_prp"]),
     ("血糖9.2 mmol/L,能做干细胞吗", "zh", "none", []),  # glucose rule is a PRP rule
     ("正在服用双氯芬酸,今天能打PRP吗", "zh", "warn", ["prp_nsaid_washout"]),
     ("昨天吃了芬必得,明天打PRP", "zh", "block", ["prp_nsaid_washout"]),
@@ -316,3 +329,56 @@ def test_glucose_verdict_follows_threshold(tenths: int, mg: bool) -> None:
 def test_nsaid_washout_follows_seven_days(days: int, zh: bool) -> None:
     text = f"我{days}天前吃了布洛芬,能打PRP吗" if zh else f"I took ibuprofen {days} days ago, PRP?"
     assert check(text, lang="zh" if zh else "en").level == ("block" if days < 7 else "none")
+
+
+# ------------------------------------------------------------------ general questions vs a described patient
+# A dose attributed to the guideline is not a proposal; a class of patients ("孕妇", "服用华法林的患者",
+# "diabetics") gets the rule as information (GuardResult.info), not a verdict; a described patient does.
+PRECISION = [
+    ("指南说MSC常用剂量是2亿个细胞吧?", "zh", "none", []),
+    ("The guideline says the usual MSC dose is 200 million cells, right?", "en", "none", []),
+    ("计划注射2亿个MSC", "zh", "block", ["msc_dose"]),
+    ("PRP 拟单次注射 6×10^9 个血小板,是否超量?", "zh", "block", ["prp_platelet_dose"]),
+    ("We could only harvest 1.2 billion platelets for one PRP injection. Is that enough?", "en", "warn",
+     ["prp_platelet_dose"]),
+    ("患者 75 岁,膝骨关节炎。\nMSCs 计划 8000 万个,可以吗?", "zh", "warn", ["elderly_low_dose"]),
+    ("富血小板血漿單次注射 70 億個血小板是否過量?", "zh", "block", ["prp_platelet_dose"]),
+    ("What is the PRP platelet range per injection?\nWe plan 7 billion. OK?", "en", "block", ["prp_platelet_dose"]),
+    ("My doctor wants to put 6 billion platelets in my PRP shot. Is that too many?", "en", "block",
+     ["prp_platelet_dose"]),
+    ("服用华法林的患者做PRP前要停几天?", "zh", "none", []),
+    ("Patients on warfarin: can they have PRP?", "en", "none", []),
+    ("这位患者在服用华法林,能做PRP吗?", "zh", "block", ["contraindication_coagulopathy"]),
+    ("I take warfarin. Can I have PRP?", "en", "block", ["contraindication_coagulopathy"]),
+    ("She is expecting a baby; can she have PRP?", "en", "block", ["contraindication_pregnancy"]),
+    ("My wife is with child; PRP?", "en", "block", ["contraindication_pregnancy"]),
+    ("怀了宝宝还能打PRP吗", "zh", "block", ["contraindication_pregnancy"]),
+    ("我有喜了,能打PRP吗", "zh", "block", ["contraindication_pregnancy"]),
+    ("我是准妈妈,能打PRP吗", "zh", "block", ["contraindication_pregnancy"]),
+    ("我怀孕了,能打PRP吗", "zh", "block", ["contraindication_pregnancy"]),
+    ("I was expecting better results from PRP. Should I repeat it?", "en", "none", []),
+    ("打PRP前要做妊娠试验吗", "zh", "none", []),
+    ("备孕期间能打PRP吗", "zh", "none", []),
+    ("孕妇能做PRP吗?", "zh", "none", []),
+    ("准妈妈能打PRP吗", "zh", "none", []),
+    ("哪些患者禁用PRP?", "zh", "none", []),
+    ("What blood glucose should diabetics reach before PRP?", "en", "none", []),
+    ("I'm diabetic and my sugar this morning was 7.2 mmol/L. Is PRP still ok?", "en", "none", []),
+    ("Should I take ibuprofen after PRP?", "en", "none", []),
+]
+
+
+@pytest.mark.parametrize("question,lang,level,rule_ids", PRECISION, ids=[c[0] for c in PRECISION])
+def test_general_questions_and_described_patients(question: str, lang: str, level: str, rule_ids: list[str]) -> None:
+    result = check(question, lang=lang)
+    assert result.level == level, [(f.rule_id, f.level) for f in result.findings]
+    assert {f.rule_id for f in result.findings} == set(rule_ids)
+
+
+def test_general_question_carries_the_rule_as_information() -> None:
+    result = check("孕妇能做PRP吗?")
+    assert result.findings == [] and [(f.rule_id, f.level) for f in result.info] == [("contraindication_pregnancy",
+                                                                                      "none")]
+    assert result.info[0].source_quote in ASPN
+    assert check("服用华法林的患者做PRP前要停几天?").info[0].rule_id == "contraindication_coagulopathy"
+    assert check("PRP", {"medications": ["warfarin"]}).level == "block"  # the form describes a patient

@@ -12,27 +12,35 @@ from pathlib import Path
 
 import pytest
 
-from assistant.loaders import (_SPACE_BETWEEN_CJK, SUPPORTED, DocumentError, discover, read_meta, read_text,
-                               sidecar_path, slug)
+from assistant.loaders import (_SPACE_BETWEEN_CJK, SUPPORTED, DocumentError, _restore_powers, discover,
+                               page_furniture, read_document, read_meta, read_text, sidecar_path, slug)
 from assistant.model import InputError, SourceMeta
 
 
-def minimal_pdf(lines: list[str]) -> bytes:
-    """A valid one-page PDF 1.4 whose content stream shows `lines` (ASCII) in Helvetica."""
+def _stream(lines: list[str]) -> bytes:
     ops = ["BT", "/F1 12 Tf", "72 720 Td", "14 TL"]
     for ln in lines:
         esc = ln.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
         ops.append(f"({esc}) Tj T*")
     ops.append("ET")
     stream = "\n".join(ops).encode("ascii")
+    return b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
+
+
+def minimal_pdf(lines: list[str], *more_pages: list[str]) -> bytes:
+    """A valid PDF 1.4 whose pages show `lines` (ASCII, one list per page) in Helvetica."""
+    pages = [lines, *more_pages]
+    n = len(pages)
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n)).encode()
     objs = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >>"
-        b" /Contents 5 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % n,
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
     ]
+    for i, page in enumerate(pages):
+        objs.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
+                    b" /Contents %d 0 R >>" % (5 + 2 * i))
+        objs.append(_stream(page))
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for i, body in enumerate(objs, start=1):
@@ -264,3 +272,84 @@ def test_discover_skips_sidecars_and_hidden_files(tmp_path):
     single = tmp_path / "b.txt"
     assert discover([tmp_path]) == [tmp_path / "b.txt", tmp_path / "sub" / "a.md"]
     assert discover([single]) == [single]
+
+
+# -- converter markup, seeds, PDF page furniture ---------------------------------------------
+
+SOURCES = Path(__file__).resolve().parents[1] / "corpus" / "sources"
+
+
+@pytest.mark.parametrize("seed", sorted(SOURCES.glob("*.txt")), ids=lambda p: p.name.split(".")[0])
+def test_seed_text_files_are_read_byte_identical(seed):
+    doc = read_document(seed)
+    assert doc.text == read_text(seed) == seed.read_bytes().decode("utf-8")
+    assert doc.kind == "text" and doc.noise == [] and doc.offsets == list(range(len(doc.text)))
+
+
+def test_markdown_converter_output_is_cleaned_with_an_offset_map(tmp_path):
+    raw = ("# 甲氨蝶呤治疗类风湿关节炎中国专家共识（2025版）\n\n王建华 $^{1}$  李明 $^{2}$\n\n"
+           "推荐意见7：eGFR $3 0 \\sim 4 4 \\mathrm{mL/min}$ 时，剂量减少 $5 0 \\%$ 。\n\n"
+           "![](images/abc.jpg)\n\n表2 剂量调整\n\n<table><tr><td>eGFR</td><td>剂量</td></tr>"
+           "<tr><td>$\\geqslant 6 0$</td><td>无需调整</td></tr></table>\n")
+    f = tmp_path / "mtx.md"
+    f.write_text(raw, encoding="utf-8")
+    doc = read_document(f)
+    assert doc.kind == "markdown" and doc.raw == raw and len(doc.offsets) == len(doc.text)
+    assert doc.text.split("\n") == [
+        "# 甲氨蝶呤治疗类风湿关节炎中国专家共识（2025版）", "", "王建华 李明", "",
+        "推荐意见7：eGFR 30～44 mL/min 时，剂量减少 50%。", "", "", "", "表2 剂量调整", "",
+        "表2 剂量调整 · ≥60 · 剂量: 无需调整。", ""]
+    assert read_text(f) == doc.text
+    i = doc.text.index("剂量减少")
+    assert raw[doc.offsets[i]:doc.offsets[i] + 4] == "剂量减少"
+
+
+def test_html_tables_become_row_sentences(tmp_path):
+    f = tmp_path / "page.html"
+    f.write_text("<html><body><h2>药物相互作用</h2><p>表4 常见药物相互作用</p><table>"
+                 "<tr><th>合用药物</th><th>处理建议</th></tr><tr><td>NSAIDs</td><td>监测肾功能</td></tr></table>"
+                 "<p>eGFR $\\geqslant 6 0 \\mathrm{mL/min}$ 的患者无需调整。</p></body></html>", encoding="utf-8")
+    doc = read_document(f)
+    assert doc.kind == "html"
+    assert doc.text.split("\n") == ["药物相互作用", "表4 常见药物相互作用", "表4 常见药物相互作用 · NSAIDs · 处理建议: 监测肾功能。",
+                                     "eGFR ≥60 mL/min 的患者无需调整。"]
+
+
+def test_pdf_running_headers_and_page_numbers_are_reported_as_noise(tmp_path):
+    header = "Chin J Rheumatol, March 2025, Vol.29, No.3"
+    body = [["Methotrexate is the anchor drug in rheumatoid", "arthritis and is started at 7.5 to 15 mg per", "week.",
+             "Folic acid 5 mg weekly is recommended."],
+            ["Monitor blood counts every 2 to 4 weeks.", "Stop methotrexate when the platelet count falls."],
+            ["Contraindications include pregnancy."]]
+    pages = [[header, *lines, f"- {n} -"] for n, lines in enumerate(body, 1)]
+    f = tmp_path / "mtx.pdf"
+    f.write_bytes(minimal_pdf(*pages))
+    doc = read_document(f)
+    assert doc.kind == "pdf" and len(doc.offsets) == len(doc.text)
+    marked = [(doc.text[s:e], reason) for s, e, reason in doc.noise]
+    assert marked == [(line, "page header/footer") for n in (1, 2, 3) for line in (header, f"- {n} -")]
+    # the furniture stays in the text (spans are exact) and content is not marked
+    assert doc.text.count(header) == 3 and "Folic acid 5 mg weekly is recommended." in doc.text
+    # a paragraph wrapped at the right margin is one line again
+    assert "Methotrexate is the anchor drug in rheumatoid arthritis and is started at 7.5 to 15 mg per week." \
+        in doc.text.split("\n")
+
+
+def test_page_furniture_detection():
+    body = [("MTX起始剂量为7.5～15 mg/周。", "此后每2～4周增加2.5～5 mg。"), ("叶酸每周5 mg。", "于MTX服药后24小时服用。"),
+            ("妊娠及哺乳期禁用。", "停药至少3个月后再计划妊娠。"), ("监测血常规。", "每4～8周1次。")]
+    pages = [["中华风湿病学杂志2025年3月第29卷第3期", *lines, f"· {n} ·"] for n, lines in zip(range(211, 215), body)]
+    pages[1][0] = "Chin J Rheumatol, March 2025, Vol.29, No.3"  # odd/even pages alternate headers
+    pages[3][0] = "Chin J Rheumatol, March 2025, Vol.29, No.3"
+    pages.append(["第 5 页", "结论。", "18"])
+    found = page_furniture(pages)
+    assert found[:4] == [{0, 3}] * 4
+    assert found[4] == {0, 2}  # "第 5 页" and a bare page number
+    assert page_furniture([["正文。", "3"]]) == [set()]  # one page: a lone number may be content
+
+
+def test_lost_superscript_powers_are_restored():
+    text = "白细胞计数 < 3.0 × 109/L 或血小板计数 < 100 ×109/L 时；剂量 109 mg"
+    fixed, offsets = _restore_powers(text, list(range(len(text))))
+    assert fixed == "白细胞计数 < 3.0 × 10^9/L 或血小板计数 < 100 ×10^9/L 时；剂量 109 mg"
+    assert len(offsets) == len(fixed) and text[offsets[fixed.index("^")]] == "9"

@@ -53,7 +53,8 @@ def test_bmac_page_noise_is_removed_with_reasons(bmac):
     assert [r.reason for r in _removed(bmac, "即时推送国内外干细胞临床医学资讯")] == ["site slogan"]
     assert [r.reason for r in _removed(bmac, "上一篇")] == ["navigation"]
     alz = _removed(bmac, "阿尔茨海默")
-    assert len(alz) == 1 and "linked article title" in alz[0].reason
+    # under the page's 参考资料 heading, so the reference list takes it (it is never answer material either way)
+    assert len(alz) == 1 and alz[0].reason in ("navigation (linked article title)", "reference list")
     assert [r.reason for r in _removed(bmac, "免责说明")] == ["disclaimer"]
 
 
@@ -190,3 +191,224 @@ def test_repeated_line_keeps_the_first_copy_only(rules):
 
 def test_fold_matches_full_width_and_case():
     assert fold("ＰＲＰ 注射") == fold("prp注射") == "prp注射"
+
+
+# -- the seeds normalise exactly as before the journal-article rules were added ---------------
+
+# (start, end, kind) of every segment, recorded before front/back matter, loader noise, list and
+# PDF-line rules existed; sections and removal reasons are locked by hash.
+SEED_SEGMENTS = {
+    ASPN_ID: (
+        "0-132p 135-144h 147-295i 298-344i 347-358h 361-435i 438-536i 539-581i 584-591h 594-661p 664-672h "
+        "675-725i 728-794i 797-804h 807-879i 882-922i 925-932h 935-1015i 1018-1096i 1099-1107h 1110-1164i "
+        "1167-1212i 1215-1221h 1224-1263i 1266-1321i 1324-1331h 1334-1380p 1383-1435p 1438-1444h 1447-1498p "
+        "1501-1551p 1554-1566h 1569-1633i 1636-1689i 1692-1698h 1701-1751p 1754-1787p 1790-1796h 1799-1846i "
+        "1849-1891i 1894-1900h 1903-1955p 1958-1990p 1993-1999h 2002-2041i 2044-2089i 2092-2100h 2103-2142p "
+        "2143-2312p", "1ff6da306b556cf4", "", "97d170e1550eee4a"),
+    BMAC_ID: (
+        "112-141h 143-273p 275-410p 474-568p 570-706i 708-872p 874-899h 901-1037p 1039-1145p 1147-1169h "
+        "1171-1237p 1239-1348p 1350-1358p 1364-1390p 1395-1460p 1462-1482h 1484-1657p 1659-1776p 1778-1801h "
+        "1803-1938p 1944-1991i 1996-2042i 2047-2108i 2110-2230p 2232-2298p 2300-2309h 2311-2445p 2447-2516p "
+        "2615-2669p 2671-2920p 2922-3055p 3057-3228p 3230-3386p 3388-3429h 3431-3469h 3471-3652p 3654-3792p "
+        "3794-3825h 3827-3866p 3868-4002i 4004-4216i 4218-4252h 4254-4418p 4420-4437p 4439-4516i 4518-4613i "
+        "4615-4674i 4676-4735p 4737-4765h 4767-4822p 4824-4946i 4948-5014i 5016-5158i 5160-5162h 5164-5296p "
+        "5298-5441i", "9c58b78afc3230fd",
+        # the web page's reference (参考资料 + [1]…DOI) is set aside as a reference list since issue 9
+        "0-30 34-40 45-53 56-62 67-110 412-441 443-472 2518-2552 2553-2587 2588-2600 2601-2613 5443-5448 "
+        "5450-5860 5862-5940 5942-5974 5975-5991", "f74ed942e6136286"),
+}
+
+
+def _digest(items) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha1(json.dumps(items, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("doc_id", [ASPN_ID, BMAC_ID])
+def test_seed_segments_and_removals_are_locked(doc_id, request):
+    norm: Normalised = request.getfixturevalue("aspn" if doc_id == ASPN_ID else "bmac")
+    segments, sections, removals, reasons = SEED_SEGMENTS[doc_id]
+    assert " ".join(f"{s.start}-{s.end}{s.kind[0]}" for s in norm.segments) == segments
+    assert _digest([list(s.section) for s in norm.segments]) == sections
+    assert " ".join(f"{r.start}-{r.end}" for r in norm.removals) == removals
+    assert _digest([r.reason for r in norm.removals]) == reasons
+
+
+# -- journal articles: front matter, back matter, page furniture ------------------------------
+
+ARTICLE = r"""中华风湿病学杂志 2025年3月 第29卷 第3期 Chin J Rheumatol, March 2025, Vol.29, No.3
+
+·共识与指南·
+
+# 甲氨蝶呤治疗类风湿关节炎中国专家共识（2025版）
+
+全国风湿病合理用药协作组
+
+王建华 $^{1}$  李明 $^{2}$  张晓燕 $^{1}$
+
+$^{1}$ 华北医科大学第一医院风湿免疫科，石家庄 050031；$^{2}$ 东海大学附属中山医院风湿免疫科，上海 200032
+
+通信作者：王建华，Email：wangjianhua@hbfh.example.cn
+
+DOI: 10.3760/cma.j.cn141217-20250301-00123
+
+【摘要】 甲氨蝶呤（methotrexate，MTX）是类风湿关节炎治疗的锚定药物。本共识形成14条推荐意见，以期为临床医师规范使用MTX提供参考。
+
+【关键词】 关节炎，类风湿；甲氨蝶呤；专家共识
+
+基金项目：国家重点研发计划（2022YFC2509800）
+
+# Chinese expert consensus on methotrexate in rheumatoid arthritis (2025 edition)
+
+National Collaborative Group on Rational Use of Antirheumatic Drugs
+
+Corresponding author: Wang Jianhua, Email: wangjianhua@hbfh.example.cn
+
+【Abstract】 Methotrexate (MTX) is the anchor drug in the treatment of rheumatoid arthritis. The panel developed 14 recommendations.
+
+收稿日期：2025-01-06  修回日期：2025-02-18  本文编辑：沈冰
+
+引用本文：全国风湿病合理用药协作组. 甲氨蝶呤治疗类风湿关节炎中国专家共识（2025版）[J]. 中华风湿病学杂志, 2025, 29(3): 161-170.
+
+ORCID: 0000-0002-1825-0097
+
+类风湿关节炎（rheumatoid arthritis，RA）是一种慢性系统性自身免疫病，未经规范治疗者可在发病后2年内出现骨侵蚀[1-2]。
+
+# 一、剂量方案
+
+推荐意见3：MTX起始剂量为7.5～15 mg/周（证据等级：B，推荐强度：强）。
+
+中华风湿病学杂志 2025年3月 第29卷 第3期 Chin J Rheumatol, March 2025, Vol.29, No.3
+
+· 213 ·
+
+MTX的绝对禁忌证包括：
+
+- 妊娠及哺乳期
+
+- 严重肝损害
+
+- 活动性感染
+
+作者贡献声明 王建华：共识设计；李明：文献检索
+
+利益冲突 所有作者均声明不存在利益冲突
+
+# 参考文献
+
+[1] Smolen JS, Aletaha D, McInnes IB. Rheumatoid arthritis[J]. Lancet, 2016, 388(10055): 2023-2038.
+
+[2] 中华医学会风湿病学分会. 2018中国类风湿关节炎诊疗指南[J]. 中华内科杂志, 2018, 57(4): 242-251.
+
+Arthritis Rheumatol, 2014, 66(5): 1101-1110.
+
+# 附录 常见临床问题解答
+
+问题1：体重较低的患者是否需要按体重计算MTX剂量？
+
+答：一般按固定剂量给药。
+"""
+
+
+@pytest.fixture(scope="module")
+def article(rules) -> Normalised:
+    from assistant.markup import clean_markup
+
+    return normalise("mtx", clean_markup(ARTICLE)[0], rules)
+
+
+def _reason_of(doc: Normalised, needle: str) -> str | None:
+    hits = [r.reason for r in doc.removals if needle in r.text]
+    assert len(hits) <= 1, hits
+    return hits[0] if hits else None
+
+
+@pytest.mark.parametrize("needle", [
+    "中华风湿病学杂志 2025年3月", "·共识与指南·", "全国风湿病合理用药协作组", "王建华 李明 张晓燕",
+    "华北医科大学第一医院风湿免疫科", "通信作者", "DOI:", "基金项目", "Chinese expert consensus",
+    "National Collaborative Group", "Corresponding author", "收稿日期", "引用本文", "ORCID", "作者贡献声明"])
+def test_front_matter_is_set_aside(article, needle):
+    found = [r for r in article.removals if needle in r.text]
+    assert found and all(r.reason == "front matter" for r in found), [(r.text, r.reason) for r in found]
+    assert not [s.text for s in article.segments if needle in s.text]
+
+
+def test_title_abstract_keywords_and_body_stay(article):
+    texts = [s.text for s in article.segments]
+    assert texts[0] == "# 甲氨蝶呤治疗类风湿关节炎中国专家共识（2025版）" and article.segments[0].kind == "heading"
+    assert any(t.startswith("【摘要】") for t in texts) and any(t.startswith("【关键词】") for t in texts)
+    assert any(t.startswith("【Abstract】") for t in texts)
+    body = next(s for s in article.segments if s.text.startswith("类风湿关节炎（rheumatoid arthritis"))
+    assert body.section == ("甲氨蝶呤治疗类风湿关节炎中国专家共识（2025版）",)
+    for s in article.segments:
+        assert s.text == article.text[s.start:s.end]
+
+
+def test_back_matter_and_page_furniture(article):
+    assert _reason_of(article, "利益冲突") == "conflict of interest"
+    assert _reason_of(article, "· 213 ·") == "page header/footer"
+    refs = [r for r in article.removals if r.reason == "reference list"]
+    assert [r.text[:8] for r in refs] == ["# 参考文献", "[1] Smol", "[2] 中华医学", "Arthriti"]
+    # the appendix after the reference list is content again
+    assert any(s.text.startswith("问题1：") for s in article.segments)
+    assert any(s.text == "答：一般按固定剂量给药。" for s in article.segments)
+
+
+def test_list_items_after_a_list_header_are_not_headings(article):
+    items = [s for s in article.segments if s.text in ("妊娠及哺乳期", "严重肝损害", "活动性感染")]
+    assert [s.kind for s in items] == ["paragraph"] * 3
+    assert all(s.section == ("一、剂量方案",) for s in items)
+
+
+def test_reference_entries_are_removed_anywhere_but_the_seed_format_is_not(rules):
+    text = ("结果\nMTX单药疗效确切。\n[12] Smolen JS, Aletaha D. EULAR recommendations[J]. Ann Rheum Dis, 2023, 82(1): 3-18.\n"
+            "[1]:Nallakumarasamy A, Jeyaraman M. World J Stem Cells 2025; 17(12): 112778\n[3] 推荐意见见下文\n")
+    n = normalise("r", text, rules)
+    assert [(r.text[:8], r.reason) for r in n.removals] == [("[12] Smo", "reference list")]
+    assert [s.text[:8] for s in n.segments] == ["结果", "MTX单药疗效确", "[1]:Nall", "[3] 推荐意见"]
+
+
+def test_loader_noise_spans_are_set_aside(rules):
+    text = "Chin J Rheumatol 2025\n正文第一段。\n· 3 ·\n正文第二段。\n"
+    noise = [(0, 21, "page header/footer"), (text.index("· 3 ·"), text.index("· 3 ·") + 5, "page header/footer")]
+    n = normalise("p", text, rules, noise)
+    assert [(r.text, r.reason) for r in n.removals] == [("Chin J Rheumatol 2025", "page header/footer"),
+                                                        ("· 3 ·", "page header/footer")]
+    assert [s.text for s in n.segments] == ["正文第一段。", "正文第二段。"]
+
+
+def test_dotted_headings_nest_and_pdf_line_fragments_are_not_headings(rules):
+    text = ("一、共识制订方法\n1.1 共识制订小组\n共识制订小组由指导委员会组成。\n1.2 文献检索\n"
+            "检索时间为建库至2024年10月，\n影响依从性的原因包括（特别是\n项目\n起始剂量\n最大剂量\n目标剂量\n"
+            "推荐意见如下。\n")
+    n = normalise("d", text, rules)
+    heads = [(s.text, s.section) for s in n.segments if s.kind == "heading"]
+    assert heads == [("一、共识制订方法", ("一、共识制订方法",)),
+                     ("1.1 共识制订小组", ("一、共识制订方法", "1.1 共识制订小组")),
+                     ("1.2 文献检索", ("一、共识制订方法", "1.2 文献检索"))]
+    # a clause ("，"), an unclosed bracket and a run of short table cells are paragraphs
+    assert all(s.section == ("一、共识制订方法", "1.2 文献检索") for s in n.segments[5:])
+
+
+MTX = Path(__file__).resolve().parent / "data" / "second-guideline" / "mtx-ra-consensus-2025"
+
+
+@pytest.mark.parametrize("suffix", [".md", ".pdf"])
+def test_real_guideline_conversion_if_present(rules, suffix):
+    """A realistic converted guideline: no apparatus reaches a segment, and every span is exact."""
+    path = MTX.with_suffix(suffix)
+    if not path.exists():
+        pytest.skip(f"{path.name} not present")
+    from assistant.loaders import read_document
+
+    doc = read_document(path)
+    n = normalise("mtx", doc.text, rules, doc.noise)
+    known = {"front matter", "reference list", "conflict of interest", "page header/footer",
+             "image or table caption", "repeated line (caption or banner)"}
+    assert {r.reason for r in n.removals} <= known
+    assert {"front matter", "reference list"} <= {r.reason for r in n.removals}
+    for s in n.segments:
+        assert s.text == doc.text[s.start:s.end]
+        assert not any(x in s.text for x in ("@", "DOI:", "$", "<td>", "\\mathrm", "[J]."))

