@@ -24,11 +24,12 @@ from .glossary import Glossary, install_jieba_terms, install_learnt_terms, load_
 from .index import Index, build, current_version
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage
-from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Query, Searcher
+from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Query, Searcher, SentenceSearcher
 from .support import Support, SupportScorer
 from .patient import PatientContext
 
 BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
+EXCLUDED_LEAD = {"zh": "这份指南说明其不涉及这个问题：", "en": "The guideline states that this is outside its scope: "}
 WARN_LEAD = {"zh": "注意：", "en": "Caution: "}
 FAQ_MIN_MATCH = 0.3  # word-overlap (Jaccard) with a sample question; below it we answer from passages
 
@@ -39,7 +40,8 @@ def make_searcher(kind: str, index: Index, settings: Settings) -> Searcher:
     if kind == "dense":
         return DenseSearcher(index)
     if kind == "hybrid":
-        return HybridSearcher(BM25Searcher(index), DenseSearcher(index), settings.candidates, settings.rrf_k)
+        return HybridSearcher(BM25Searcher(index), DenseSearcher(index), settings.candidates, settings.rrf_k,
+                              sentence=SentenceSearcher(index) if settings.sentence_search else None)
     raise ValueError(f"unknown retriever {kind!r}: use bm25, dense or hybrid")
 
 
@@ -67,7 +69,8 @@ class Assistant:
         glossary = load_glossary(glossary_path).with_terms(index.learnt_terms)
         install_learnt_terms(glossary)
         rules = guard_mod.load_rulebooks(guard_mod.rule_files(settings), texts=index.texts)
-        glossary = glossary.with_interventions({f for r in rules.rules for f in r.interventions})
+        glossary = glossary.with_interventions({f for r in rules.rules for f in r.interventions
+                                                if f.lower() not in r.book.umbrella})
         return cls(settings, index, get_embedder(settings.embedder), glossary,
                    make_searcher(retriever or settings.retriever, index, settings),
                    SupportScorer(index, glossary, index.bilingual), rules,
@@ -85,7 +88,10 @@ class Assistant:
     def check(self, question: str, patient: dict | PatientContext | None = None, lang: str | None = None):
         question = validate_question(question, self.settings.max_question_chars)
         lang = lang or answer_language(question)
-        result = guard_mod.check(to_simplified(question), patient, lang=lang, rules=self.rules)
+        simplified = to_simplified(question)
+        with self._lock:
+            pool = self.retrieve(simplified, self.settings.support_k)
+        result = guard_mod.check(simplified, patient, lang=lang, rules=self.rules, context_docs=_context_docs(pool))
         cits: list[Citation] = []
         for f in result.findings:
             f.citation = self._quote_citation(f.source_doc, f.source_quote, cits)
@@ -117,7 +123,8 @@ class Assistant:
         timings["retrieve"] = _ms(t)
 
         t = time.perf_counter()
-        g = guard_mod.check(resolved.guard_text, patient, lang=lang, rules=self.rules)
+        g = guard_mod.check(resolved.guard_text, patient, lang=lang, rules=self.rules,
+                            context_docs=_context_docs(pool))
         findings = list(g.findings)
         timings["guard"] = _ms(t)
 
@@ -132,11 +139,16 @@ class Assistant:
         if not text and supported and self.settings.llm_base_url:
             text, cits, llm_findings = self._llm_answer(resolved.query, lang, hits)
             findings += llm_findings
+        if supported and support.excluded is not None and not text:
+            text, cits = self._excluded_answer(support.excluded, lang)
+            answer.refused = True
         if not text and supported:
             text, cits = compose(resolved.query, lang, support, self.scorer, self.index.sources, self.index.texts, n,
                                  correct_premise=not any(f.level != "none" for f in findings))
             if text and audience == "patient":
                 text = self.faq.explain_terms(text, lang)
+        if g.info and not any(f.level != "none" for f in findings):
+            text = "\n".join(x for x in (text, self._rule_sentences(g.info, lang, cits, text)) if x)
         # When a rule fired, its verdict (led below, with the rule's quote and citation) is the answer.
         if not text and not any(f.level != "none" for f in findings):
             text, see_also = refusal(lang, support.missing, hits, self.index.sources, self.index.texts)
@@ -216,6 +228,24 @@ class Assistant:
                 refs.append(f"[{c.n}]")
         return f"{entry.answer[lang]} {''.join(refs)}", cits
 
+    def _excluded_answer(self, s, lang: str) -> tuple[str, list[Citation]]:
+        """The guideline's own statement that the question is outside its scope, cited."""
+        cit = make_citation(1, s.passage, s.span, self.index.sources[s.passage.doc_id], self.index.texts[s.passage.doc_id], s.en)
+        quote = cit.quote_en if lang == "en" and cit.quote_en else cit.quote
+        lead = EXCLUDED_LEAD[lang]
+        return f"{lead}{quote} [1]", [cit]
+
+    def _rule_sentences(self, info: list[GuardFinding], lang: str, cits: list[Citation], text: str) -> str:
+        """A general question a rule concerns ("孕妇能做PRP吗?") gets the rule's own source sentence,
+        cited, as information: no verdict without a described patient, but never a refusal either."""
+        lines = []
+        for f in {f.source_quote: f for f in info if f.source_quote}.values():
+            cit = self._quote_citation(f.source_doc, f.source_quote, cits)
+            if cit is None or cit.quote in text or f"[{cit.n}]" in text:
+                continue
+            lines.append(f"{cit.quote_en if lang == 'en' and cit.quote_en else cit.quote} [{cit.n}]")
+        return "\n".join(lines)
+
     def _quote_citation(self, source: str, quote: str, cits: list[Citation]) -> Citation | None:
         """Point a verbatim quote (rule or FAQ) at the passage containing it, numbered after `cits`."""
         if not quote:
@@ -238,6 +268,13 @@ class Assistant:
                 cits.append(cit)
                 return cit
         return None
+
+
+CONTEXT_PASSAGES = 3  # the best passages whose documents decide which rules files' defaults hold
+
+
+def _context_docs(pool: list[ScoredPassage]) -> set[str]:
+    return {h.passage.doc_id for h in pool[:CONTEXT_PASSAGES]}
 
 
 def _ms(t: float) -> float:

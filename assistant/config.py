@@ -27,6 +27,7 @@ class Settings:
     candidates: int = 20  # per retriever, before fusion
     rrf_k: int = 60
     retriever: str = "hybrid"  # hybrid | bm25 | dense
+    sentence_search: bool = True  # hybrid also fuses dense search over single sentences
     # Refusal: the answer needs a passage sharing enough query terms AND a dense score above the floor
     # Calibrated by 5-fold cross-validation on eval/dev.jsonl (benchmarks/calibrate_refusal.py: the median of
     # the folds' choices; eval/reports/calibration/): joint concept coverage of the chosen sentences.
@@ -68,6 +69,14 @@ def _coerce(cls: type, name: str, value: object) -> object:
     kind = str(kinds[name])
     if "Path" in kind:
         return Path(str(value)).expanduser()
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if str(value).strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"setting {name!r} must be true or false, got {value!r}")
     if kind == "int":
         return int(value)  # type: ignore[arg-type]
     if kind == "float":

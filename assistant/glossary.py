@@ -2,7 +2,8 @@
 
 corpus/glossary.tsv columns: id, zh, en, abbr, variants, kind
 (abbr and variants are `|`-separated; kind is `intervention` for therapies, whose mention decides
-which sentences and which guard rules a question is about, else `term`).
+which sentences and which guard rules a question is about; `umbrella` for a family of therapies
+(再生医学), which names none of them; else `term`).
 """
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ class Glossary:
         """Terms named by a guard rule's `interventions` are interventions: they decide which sentences
         (and rules) a question is about. Rules files are the clinic's word on that, the glossary the seeds'."""
         lowered = {f.lower() for f in forms}
-        terms = tuple(replace(t, kind="intervention") if t.kind != "intervention"
+        terms = tuple(replace(t, kind="intervention") if t.kind == "term"
                       and any(f.lower() in lowered for f in t.forms) else t for t in self.terms)
         return Glossary(terms)
 

@@ -65,6 +65,7 @@ class _Ctx:
     scope: str = ""  # text + the form's planned intervention
     named: bool = False  # some rule's specific intervention is named
     info: list[GuardFinding] = field(default_factory=list)
+    context_docs: frozenset[str] | None = None  # documents the question's best passages come from
 
     def concerns(self, rule: Rule) -> bool:
         """Named (or a count dose of its product given); else, if no therapy is named at all, a family
@@ -73,7 +74,12 @@ class _Ctx:
             return True
         if self.named:
             return False
-        return bool(rule.umbrella_rx.search(self.scope)) or rule.applies_when_unspecified
+        if rule.umbrella_rx.search(self.scope):
+            return True
+        # A rules file's "no therapy named" default holds only where its own guideline is what the
+        # question is about: an opioid question in a clinic's library is not a PRP question.
+        in_context = self.context_docs is None or doc_id(rule.document) in self.context_docs
+        return rule.applies_when_unspecified and in_context
 
     def num(self, v: Decimal) -> str:
         return format_zh(v) if self.lang == "zh" else format_en(v)
@@ -97,8 +103,9 @@ class _Ctx:
 
 
 def check(question: str, patient: dict | PatientContext | None = None, lang: str = "zh",
-          rules: RuleBook | None = None) -> GuardResult:
-    """Verdict for a question (+ optional structured patient): block > warn > none, with findings."""
+          rules: RuleBook | None = None, context_docs: set[str] | frozenset[str] | None = None) -> GuardResult:
+    """Verdict for a question (+ optional structured patient): block > warn > none, with findings.
+    `context_docs`: doc ids of the passages retrieved for it (None: every rules file's default holds)."""
     if not isinstance(question, str):
         raise InputError("the question must be text")
     if lang not in ("zh", "en"):
@@ -110,7 +117,8 @@ def check(question: str, patient: dict | PatientContext | None = None, lang: str
     ctx_patient, conflicts = merge(structured, extracted)
     text = normalise_text(question)
     particular = _particular(text, structured, extracted)
-    c = _Ctx(text, lang, ctx_patient, rb, particular or _described(text), particular, extract_doses(text))
+    c = _Ctx(text, lang, ctx_patient, rb, particular or _described(text), particular, extract_doses(text),
+             context_docs=frozenset(context_docs) if context_docs is not None else None)
     c.scope = text + "\n" + normalise_text(ctx_patient.planned_intervention or "")
     c.named = any(r.specific_rx.search(c.scope) for r in rb.rules) or any(
         d is not None and d.cls in rb.drugs.treatment_classes for d, _m in rb.drugs.find(c.scope))

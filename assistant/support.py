@@ -35,11 +35,14 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
     "dose": r"剂量|用量|多大量|\bdoses?\b|dosage|how much",
     "amount": r"多少|几[个天周月年次名例岁倍]|多大|多高|多低|多长|多重|how (much|many|high|low|big)|what (percentage|proportion|number)",
     "contact": r"电话|地址|联系方式|预约|挂号|官网|网址|热线|hotline|phone|address|appointment|website|contact|where can i (get|buy)",
+    "bibliographic": r"\bDOI\b|参考文献\s*\[?\d|文献\s*\[\d|第一作者|通信作者|通讯作者|作者是|基金|资助|哪个期刊|哪本杂志|发表在|"
+                     r"收稿|reference\s*\[?\d|first author|corresponding author|\bgrant|funded|which journal|published in",
 }.items()}
 _TIME_UNITS = {"day", "week", "month", "hour"}
 _COST_WORDS = re.compile(r"费用|价格|成本|花费|医保|报销|自费|美元|元|cost|price|expens|insur|dollar|USD", re.I)
 _SESSION = re.compile(r"\d\s*(次|针|个疗程)|[一二两三四五六七八九十]\s*(次|针|个疗程)|\b\d+\s*(sessions?|injections?|times)\b|"
                       r"\b(once|twice|single|one|two|three)\s+(session|injection|shot)s?", re.I)
+_BIBLIO = re.compile(r"\bDOI\b|《[^》]{2,40}》\s*(杂志|期刊)|杂志(发表|刊登)|\bjournal\b|基金|grant|funded", re.I)
 _CONTACT = re.compile(r"\d{3,4}[- ]?\d{7,8}|1[3-9]\d{9}|https?://|www\.|地址[:：]|电话[:：]|热线", re.I)
 _DIGIT = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次]")
 # A further sentence joins the answer when it covers another part of the question (>= 10 % of the
@@ -49,11 +52,18 @@ MIN_PART_COVERAGE = 0.35
 # A question must name at least one concept (about one rare-ish word's idf); "And for patients
 # over 75?" on its own asks about nothing the sources could answer.
 MIN_CONCEPT_WEIGHT = 1.0
+# A guideline's own scope statement ("本共识不涉及…", "does not cover …"); what follows the cue is excluded.
+EXCLUSION = re.compile(r"不涉及|不包括|不适用于|未涉及|不在本(共识|指南)[^。]*范围|超出本(共识|指南)|"
+                       r"does not (cover|address|apply to)|not covered|beyond the scope|outside the scope", re.I)
+EXCLUSION_MIN_WEIGHT = 1.5  # a concept rare enough to be what the question is about
 CONTEXT_CREDIT = 0.5
 # e5 similarities are compressed (unrelated 0.79, paraphrase 0.92): what counts is the part above the floor.
 DENSE_FLOOR = 0.80
 DENSE_WEIGHT = 3.0
-NUMBER_BONUS = 0.08  # per figure of the question the sentence repeats ("eGFR 30-44" -> the 30～44 row)
+NUMBER_BONUS = 0.08
+KEY_MIN_WEIGHT = 2.5  # only a rare concept is "the" thing an amount must be about
+RANK_BONUS = 0.05  # the passage's retrieval rank breaks ties between equally covering sentences
+PRECISION_WEIGHT = 0.3  # per figure of the question the sentence repeats ("eGFR 30-44" -> the 30～44 row)
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
 
@@ -76,6 +86,8 @@ def sentence_attributes(text: str) -> frozenset[str]:
         out |= {"count", "dose", "amount"}
     if _CONTACT.search(text):
         out.add("contact")
+    if _BIBLIO.search(text):
+        out.add("bibliographic")
     for q in qs:
         if q.unit in _TIME_UNITS or (q.unit == "year" and not 1900 <= q.low <= 2100 and "岁" not in q.text):
             out.add("duration")
@@ -151,6 +163,7 @@ class Support:
     attributes: list[str] = field(default_factory=list)
     answered: bool = False  # an attribute-and-subject-matching sentence exists
     attribute_coverage: float = 1.0  # own coverage of the weakest sentence that gives an asked attribute
+    excluded: Sentence | None = None  # the source says it does not cover what was asked
 
 
 class SupportScorer:
@@ -258,16 +271,33 @@ class SupportScorer:
                 got += CONTEXT_CREDIT * self.weight(c)
         return got / total
 
-    @staticmethod
-    def verifiable(c: Concept, s: Sentence) -> bool:
-        return bool(s.en) or c.pattern is not None or not c.word.isascii() or bool(c.alts)
+    def verifiable(self, c: Concept, s: Sentence) -> bool:
+        """Whether the sentence can show the concept: an English word on an untranslated Chinese sentence
+        only through the glossary or CC-CEDICT, unless it is a rare word the whole corpus lacks
+        (tofacitinib, ectopic): then it is simply not there."""
+        if s.en or c.pattern is not None or not c.word.isascii() or c.alts:
+            return True
+        return c.token not in self.df and self.weight(c) >= self.unknown_idf
+
+    def _in_corpus(self, c: Concept) -> bool:
+        if c.pattern is not None:
+            return any(c.pattern.search(s.text) for s in self._every)
+        return c.token in self.df or any(a in self.df for a in c.alts)
+
+    def _has_key(self, key: Concept | None, s: Sentence) -> bool:
+        """The sentence giving an amount names the question's most specific concept (羟氯喹 in "羟氯喹的
+        常用剂量"), itself or in the sentence before it; otherwise it is another thing's amount."""
+        if key is None or self.weight(key) < KEY_MIN_WEIGHT or not self.verifiable(key, s):
+            return True
+        prev = self._previous(s)
+        return self.covers(key, s, True) or (prev is not None and self.covers(key, prev))
 
     def _amount_on_topic(self, s: Sentence, attr: str, concepts: list[Concept]) -> bool:
         """The amount is about what was asked: a question concept (not the intervention, which is the
         subject) stands within a clause of it, so "MSC 多久起效" is not answered by "5 年随访"."""
         asked = [c for c in concepts if not c.intervention and self.weight(c) > 0 and self.verifiable(c, s)]
         topics = [c for c in asked if self.covers(c, s)]
-        if attr in ("cost", "contact", "sessions") or not asked:
+        if attr in ("cost", "contact", "sessions", "bibliographic") or not asked:
             return True
         text = s.zh
         spots = [m.start() for m in re.finditer(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次周天月年]", text)]
@@ -292,6 +322,13 @@ class SupportScorer:
         return not any(p.search(s.text) for p in self._interventions)
 
     # -- the decision --------------------------------------------------------------------------
+    @staticmethod
+    def _precision(s: Sentence, qterms: set[str]) -> float:
+        """Share of the sentence's own words the question asked about: of two rows that both give the
+        起始剂量, the one without an unasked 老年患者 qualifier fits better."""
+        own = [t for t in s.terms if not re.fullmatch(r"[\d.]+", t)]
+        return len([t for t in own if t in qterms]) / len(own) if own else 0.0
+
     def similarity(self, s: Sentence, qvec) -> float:
         """Dense similarity of question and sentence, as a bonus over the compressed e5 floor."""
         if qvec is None or self.vectors is None or s.order >= len(self.vectors):
@@ -308,19 +345,24 @@ class SupportScorer:
         total = sum(self.weight(c) for c in concepts)
         ranked: list[tuple[Sentence, float, float]] = []
         numbers = set(re.findall(r"\d+(?:\.\d+)?", question))
+        qterms = {c.token for c in concepts if c.token} | {c.label for c in concepts}
         for h in hits:
             for s in self.sentences.get(h.passage.id, ()):
                 cov = self.coverage(concepts, s)
                 same = sum(1 for n in numbers if re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", s.zh))
-                bonus = 0.1 / max(1, h.rank) + NUMBER_BONUS * min(same, 2) + DENSE_WEIGHT * self.similarity(s, qvec)
+                bonus = (RANK_BONUS / max(1, h.rank) + NUMBER_BONUS * min(same, 2) + DENSE_WEIGHT * self.similarity(s, qvec)
+                         + PRECISION_WEIGHT * self._precision(s, qterms))
                 ranked.append((s, cov, cov + bonus))
         ranked.sort(key=lambda x: (-x[2], x[0].order))
         on_subject = [r for r in ranked if self.on_subject(concepts, r[0])]
         chosen: list[tuple[Sentence, float]] = []
         answered = bool(on_subject)
         attr_cov = 1.0
+        known = [c for c in concepts if not c.intervention and self._in_corpus(c)]  # absent ones: coverage's job
+        key = max(known, key=self.weight, default=None)
         for a in attrs:
-            best = max((r for r in on_subject if a in r[0].attrs and self._amount_on_topic(r[0], a, concepts)),
+            best = max((r for r in on_subject if a in r[0].attrs and self._amount_on_topic(r[0], a, concepts)
+                        and self._has_key(key, r[0])),
                        default=None,
                        key=lambda r: r[2] + (0.2 if _counts_asked_noun(r[0].zh, concepts) else 0.0))
             if best is None:
@@ -347,4 +389,23 @@ class SupportScorer:
         joint = sum(self.weight(c) for c in checkable if c.label in covered) / part if part > 0 else float(bool(chosen))
         missing = [c.label for c in checkable if c.label not in covered and self.weight(c) > 0]
         answered = answered and total >= MIN_CONCEPT_WEIGHT  # phrasing alone asks about nothing
-        return Support(joint, dense, missing, chosen, attrs, answered, attr_cov)
+        excluded = self._excluded(concepts, [r[0] for r in ranked], [x for x, _ in chosen])
+        return Support(joint, dense, missing, chosen, attrs, answered, attr_cov, excluded)
+
+    def _excluded(self, concepts: list[Concept], candidates: list[Sentence], chosen: list[Sentence]) -> Sentence | None:
+        """A sentence saying the guideline does not cover something the question asks about
+        ("本共识…不涉及…银屑病关节炎…") that no other chosen sentence answers: the source's own refusal."""
+        answers = [s for s in chosen if not (EXCLUSION.search(s.zh) or EXCLUSION.search(s.en))]
+        for s in candidates:
+            text = s.zh if EXCLUSION.search(s.zh) else s.en
+            m = EXCLUSION.search(text)
+            if not m:
+                continue
+            tail = text[m.start():]
+            for c in concepts:
+                if c.intervention or self.weight(c) < EXCLUSION_MIN_WEIGHT:
+                    continue
+                named = c.pattern.search(tail) if c.pattern is not None else (c.word or c.token).lower() in tail.lower()
+                if named and not any(self.covers(c, x) for x in answers):
+                    return s
+        return None

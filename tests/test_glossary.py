@@ -30,7 +30,7 @@ def test_tsv_parses_with_the_documented_columns():
     ids = [r[0] for r in rows[1:]]
     assert len(ids) == len(set(ids)) and all(ids)
     assert all(r[1].strip() and r[2].strip() for r in rows[1:]), "every term needs zh and en"
-    assert all(r[5] in ("intervention", "term") for r in rows[1:]), "kind is intervention or term"
+    assert all(r[5] in ("intervention", "umbrella", "term") for r in rows[1:]), "kind: intervention, umbrella, term"
 
 
 def test_loaded_terms(glossary):
