@@ -76,9 +76,10 @@ class _Ctx:
             return False
         if rule.umbrella_rx.search(self.scope):
             return True
-        # A rules file's "no therapy named" default holds only where its own guideline is what the
-        # question is about: an opioid question in a clinic's library is not a PRP question.
-        in_context = self.context_docs is None or doc_id(rule.document) in self.context_docs
+        # A rules file's "no therapy named" default holds only where its own guidelines are all that was
+        # retrieved (settings.home_documents): an opioid question in a clinic's library is not a PRP question.
+        home = rule.book.home | {doc_id(r.document) for r in self.rb.rules if r.book is rule.book}
+        in_context = self.context_docs is None or self.context_docs <= home
         return rule.applies_when_unspecified and in_context
 
     def num(self, v: Decimal) -> str:

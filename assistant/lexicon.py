@@ -24,8 +24,10 @@ COMMON_EN_NOUN_ZIPF = 5.6  # above this an English word is too general to name a
 GENERIC = frozenset("""好处 作用 效果 疗效 区别 优点 缺点 风险 原因 禁用 适合 适用 推荐 建议 注意 注意事项 安全 有效
     情况 方面 问题 结果 证据 指南 资料 介绍 说明 意思 定义 患者 病人 治疗 疗法 方法 主要 哪些 什么样 东西 时候
     医生 计划 方式 这位 这批 准备 老人 我妈 我爸 一次 一般 大概 正常 合适 可以 能用 使用 人 大家 朋友 家人
+    老公 老婆 丈夫 妻子 爱人 孩子 宝宝 儿子 女儿 妈妈 爸爸 父亲 母亲 奶奶 爷爷 姥姥 外婆 亲戚 同事
     benefit effect effective work difference advantage risk reason recommend recommended advice safe
-    suitable guideline evidence patient treatment therapy explain mean say thing people person""".split())
+    suitable guideline evidence patient treatment therapy explain mean say thing people person
+    husband wife partner son daughter mom mum dad mother father grandma grandpa friend family""".split())
 # Everyday English verbs, adjectives and prepositions that questions use and the corpus may lack.
 PHRASING_EN = frozenset("""contain contains list give gives show shows mention mentions state states describe
     describes according regarding concerning roughly approximately exactly really actually also still just even
@@ -33,7 +35,8 @@ PHRASING_EN = frozenset("""contain contains list give gives show shows mention m
     allowed okay ok fine sure true false right wrong kind sort type way part lot bit anything something
     everything nothing anyone someone there here why how what when where which whose whom worth
     get got make made take taken put keep let go going come seen see look fix help work cure treat shot shots jab
-    ago since until minimum maximum least most best ok okay enough acceptable concern issue problem meet""".split())
+    ago since until minimum maximum least most best ok okay enough acceptable concern issue problem meet
+    whats hows whos wheres dont doesnt cant wont isnt arent im ive youre pls plz thx""".split())
 
 
 @lru_cache(maxsize=50_000)

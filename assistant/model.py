@@ -113,6 +113,7 @@ class Answer:
     see_also: list[Citation] = field(default_factory=list)
     audience: str = "clinician"
     timings_ms: dict[str, float] = field(default_factory=dict)
+    support: dict[str, Any] = field(default_factory=dict)  # the answerability figures behind `refused`
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

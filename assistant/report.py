@@ -48,6 +48,7 @@ def item_dict(r) -> dict[str, Any]:
             "answer": a.text if a else None, "citations": [asdict(c) for c in a.citations] if a else [],
             "level": a.level if a else None, "refused": a.refused if a else None, "latency_ms": r.latency_ms,
             "category": r.item.get("category"), "lang": r.item.get("lang"), "audience": r.item.get("audience"),
+            "style": r.item.get("style"), "support": a.support if a else {},
             "question": turns[-1] if isinstance(turns, list) and turns else None}
 
 
@@ -59,6 +60,8 @@ def build_payload(runs: dict[str, list], primary: str) -> dict[str, Any]:
     out = {"n": len(res), "config": primary, "metrics": aggregate(res), "by_category": breakdown(res, "category"),
            "by_language": breakdown(res, "lang"), "by_audience": breakdown(res, "audience"),
            "confusion": confusion(res), "items": [item_dict(r) for r in res]}
+    if any(r.item.get("style") for r in res):
+        out["by_style"] = breakdown(res, "style")
     if len(runs) > 1:
         out["configs"] = {name: aggregate(rs) for name, rs in runs.items()}
     return out
@@ -141,8 +144,16 @@ def markdown(out: dict[str, Any]) -> str:
     if out.get("configs"):
         lines += ["## Configurations side by side", "",
                   md_table(transpose(out["configs"]), list(out["configs"]), "metric"), ""]
-    for title, key in (("category", "by_category"), ("language", "by_language"), ("audience", "by_audience")):
-        lines += [f"## By {title}", "", md_table(out[key], GROUP_COLS, title), ""]
+    for title, key in (("category", "by_category"), ("language", "by_language"), ("audience", "by_audience"),
+                       ("phrasing style", "by_style")):
+        if key in out:
+            lines += [f"## By {title}", "", md_table(out[key], GROUP_COLS, title), ""]
+    auc = refusal_auc(out["items"])
+    if auc is not None:
+        lines += ["## Refusal decision", "", f"ROC of the support score (coverage of the chosen sentences; 0 when no "
+                  f"sentence gives what was asked) for out-of-scope vs in-scope items: AUC {auc:.3f}. "
+                  "The thresholds are cross-validated on the dev set (`benchmarks/calibrate_refusal.py`).", "",
+                  "![refusal ROC](refusal.png)", ""]
     conf = out["confusion"]
     lines += ["## Guard confusion (rows expected, columns got)", "", md_table(conf, list(conf), "expected"), ""]
     lines += ["## Most common failure reasons", "", "| reason | items |", "|---|---|"]
@@ -183,8 +194,50 @@ def chart(out: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _roc(items: list[dict]) -> list[tuple[float, float]] | None:
+    """(false refusal rate, out-of-scope refusal rate) for every threshold on the support score."""
+    scored = [((i.get("support") or {}).get("coverage", 0.0) if (i.get("support") or {}).get("answered") else 0.0,
+               i.get("category") == "out_of_scope") for i in items if i.get("support")]
+    pos, neg = sum(o for _, o in scored), sum(not o for _, o in scored)
+    if not pos or not neg:
+        return None
+    pts = [(sum(s < t for s, o in scored if not o) / neg, sum(s < t for s, o in scored if o) / pos)
+           for t in sorted({s for s, _ in scored} | {0.0, 1.01})]
+    return sorted(set(pts))
+
+
+def refusal_auc(items: list[dict]) -> float | None:
+    pts = _roc(items)
+    if not pts:
+        return None
+    pts = [(0.0, 0.0)] + pts + [(1.0, 1.0)]
+    return float(sum((x2 - x1) * (y1 + y2) / 2 for (x1, y1), (x2, y2) in zip(pts, pts[1:])))
+
+
+def refusal_chart(items: list[dict], path: Path) -> None:
+    """ROC of the refusal decision: how many out-of-scope questions each threshold refuses, at what cost."""
+    pts = _roc(items)
+    if not pts:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".")
+    ax.plot([0, 1], [0, 1], ls=":", c="grey")
+    ax.set_xlabel("in-scope questions refused")
+    ax.set_ylabel("out-of-scope questions refused")
+    ax.set_title(f"Refusal ROC (AUC {refusal_auc(items):.2f})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_report(out_dir: Path, out: dict[str, Any]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text(markdown(out), encoding="utf-8")
     chart(out, out_dir / "chart.png")
+    refusal_chart(out["items"], out_dir / "refusal.png")
     write_json(out_dir / "metrics.json", {k: v for k, v in out.items() if k != "items"})

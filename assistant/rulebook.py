@@ -50,6 +50,11 @@ class Book:
     def umbrella(self) -> frozenset[str]:
         return frozenset(str(t).lower() for t in self.settings.get("umbrella_terms") or [])
 
+    @property
+    def home(self) -> frozenset[str]:
+        """Documents (doc ids) the file's "no therapy named" default speaks for, besides its rules' own."""
+        return frozenset(str(d) for d in self.settings.get("home_documents") or [])
+
 
 @dataclass(frozen=True)
 class Rule:

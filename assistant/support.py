@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
 from .index import Index
-from .lexicon import GENERIC, absent_weight, is_ordinary, spell_en
+from .lexicon import GENERIC, absent_weight, is_ordinary, spell_en, zipf
 from .model import Passage, ScoredPassage
 from .quantities import parse_quantities
 from .tokens import _WORD, STOP, content_terms, fold_text, stem
@@ -61,6 +61,7 @@ CONTEXT_CREDIT = 0.5
 DENSE_FLOOR = 0.80
 DENSE_WEIGHT = 3.0
 NUMBER_BONUS = 0.08
+RARE_EN_ZIPF = 3.0  # an English word this rare (a drug, a named condition) that no text has is simply absent
 KEY_MIN_WEIGHT = 2.5  # only a rare concept is "the" thing an amount must be about
 RANK_BONUS = 0.05  # the passage's retrieval rank breaks ties between equally covering sentences
 PRECISION_WEIGHT = 0.3  # per figure of the question the sentence repeats ("eGFR 30-44" -> the 30～44 row)
@@ -277,7 +278,7 @@ class SupportScorer:
         (tofacitinib, ectopic): then it is simply not there."""
         if s.en or c.pattern is not None or not c.word.isascii() or c.alts:
             return True
-        return c.token not in self.df and self.weight(c) >= self.unknown_idf
+        return c.token not in self.df and zipf(c.word) < RARE_EN_ZIPF
 
     def _in_corpus(self, c: Concept) -> bool:
         if c.pattern is not None:

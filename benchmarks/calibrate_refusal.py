@@ -32,7 +32,8 @@ def features(a: Assistant, path: str) -> list[dict]:
             continue
         item = json.loads(line)
         q = resolve([to_simplified(t) for t in item["turns"]], int(a.rules.settings.get("elderly_age", 65))).query
-        sup = a.scorer.score(q, a.retrieve(q), a.settings.max_answer_sentences)
+        pool, query = a._search(q, max(a.settings.top_k, a.settings.support_k))
+        sup = a.scorer.score(q, pool, a.settings.max_answer_sentences, query.vector)
         rows.append({"id": item["id"], "oos": item["category"] == "out_of_scope", "coverage": sup.coverage,
                      "attribute": sup.attribute_coverage, "answered": sup.answered, "dense": sup.dense})
     return rows

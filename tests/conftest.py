@@ -41,3 +41,15 @@ def server_data(tmp_path_factory):
     path = tmp_path_factory.getbasetemp() / "server-data"
     path.mkdir(exist_ok=True)
     return path
+
+
+def ingest_cli(data_dir, *paths) -> str:
+    """`assistant ingest PATH…` into `data_dir` in a real subprocess, as a clinic runs it; its stdout."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir)}
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", *map(str, paths)], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -7,15 +7,13 @@ measured scores (see the closing note), not goals.
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from assistant.evaluate import aggregate, load_set, run
+from conftest import ingest_cli
 
 pytestmark = pytest.mark.integration
 
@@ -30,11 +28,7 @@ SEED_DOCS = {"aspn-2024-regenerative-chronic-pain", "bmac-subchondral-knee-oa"}
 def ingest_output(tmp_path_factory):
     """`assistant ingest FILE`, as a clinic runs it: the rules file beside the document comes along."""
     data = tmp_path_factory.mktemp("byog")
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data)}
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(DOC)], env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return data, done.stdout
+    return data, ingest_cli(data, DOC)
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +103,23 @@ def test_no_raw_markup_and_no_seed_verdict_in_any_answer(results):
 
 
 def test_question_set_scores_do_not_regress(results):
-    m = aggregate(results)
-    assert m["hit_at_5"] >= 0.60, m
-    assert m["pass_rate"] >= 0.30, m
-    assert m["false_refusal_rate"] <= 0.45, m
+    m = aggregate(results)  # measured: hit@5 0.771, pass 0.458, false refusals 0.086, guard 1.0
+    assert m["hit_at_5"] >= 0.72, m
+    assert m["pass_rate"] >= 0.42, m
+    assert m["false_refusal_rate"] <= 0.12, m
+    assert m["guard_accuracy"] >= 0.95, m
+
+
+def test_the_readme_rules_example_is_a_valid_rules_file(tmp_path):
+    """The README shows a clinic how to write rules; its example must pass `assistant rules check`."""
+    import shutil
+
+    from assistant.guard import check_files
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(version: 2.*?)```", readme, re.S).group(1)
+    shutil.copyfile(DOC, tmp_path / DOC.name)
+    (tmp_path / "mtx.rules.yaml").write_text(block, encoding="utf-8")
+    problems, summary = check_files([tmp_path / "mtx.rules.yaml"])
+    assert not problems, problems
+    assert "1 rules" in summary
