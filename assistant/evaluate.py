@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .language import to_simplified
+from .quantities import parse_quantities
 from .model import Answer, ScoredPassage
 from .tokens import content_terms
 
@@ -99,6 +100,7 @@ def norm(s: str) -> str:
     s = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", s)
     s = re.sub(r"(?<=\d)\s*(?:至|to)\s*(?=\d)", "-", s)
     s = re.sub(r"[‐‑‒–—―~〜−]", "-", s)
+    s = s.replace("^", "")  # 10^9 and 10⁹ (NFKC: 109) alike
     return re.sub(r"\s+", "", s)
 
 
@@ -137,8 +139,31 @@ def response_text(ans: Answer, see_also: bool = True) -> str:
 
 
 def missing_facts(facts: list[str], response: str) -> list[str]:
+    """Facts absent from the response: as text, or, for a fact that is one amount with a unit
+    ("24 hours", "2 weeks"), as that amount in any language ("24小时", "2周")."""
     r = norm(response)
-    return [f for f in facts if norm(f) not in r]
+    amounts = None
+    out = []
+    for f in facts:
+        if norm(f) in r:
+            continue
+        q = _one_amount(f)
+        if q is not None:
+            amounts = amounts if amounts is not None else {(x.unit, x.low, x.high) for x in parse_quantities(response)}
+            if (q.unit, q.low, q.high) in amounts or any(u == q.unit and lo <= q.low and q.high <= hi
+                                                          for u, lo, hi in amounts):
+                continue
+        out.append(f)
+    return out
+
+
+def _one_amount(fact: str):
+    """The fact's amount when the fact is just an amount with a unit, else None."""
+    qs = parse_quantities(fact)
+    if len(qs) != 1 or qs[0].unit in (None, "count"):
+        return None
+    rest = fact.replace(qs[0].text, "").strip(" ,.;，。")
+    return qs[0] if not re.search(r"[A-Za-z\u4e00-\u9fff]{3,}", rest) else None
 
 
 def forbidden(must_not_say: list[str], response: str) -> list[str]:

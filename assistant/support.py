@@ -33,6 +33,8 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
                r"how (common|likely)|incidence",
     "count": r"多少个|几个|多少名|多少例|多少人|几名|几例|多少位|how many|number of",
     "dose": r"剂量|用量|多大量|\bdoses?\b|dosage|how much",
+    "provider": r"品牌|牌子|厂家|厂商|哪家公司|哪家医院|哪个医院|哪里(可以|能)做|\bbrands?\b|manufacturer|which (company|hospital|clinic)",
+    "stop": r"停|\bstop|\bpause|\bhold (off|it)|discontinu|withh",
     "amount": r"多少|几[个天周月年次名例岁倍]|多大|多高|多低|多长|多重|how (much|many|high|low|big)|what (percentage|proportion|number)",
     "contact": r"电话|地址|联系方式|预约|挂号|官网|网址|热线|hotline|phone|address|appointment|website|contact|where can i (get|buy)",
     "bibliographic": r"\bDOI\b|参考文献\s*\[?\d|文献\s*\[\d|第一作者|通信作者|通讯作者|作者是|基金|资助|哪个期刊|哪本杂志|发表在|"
@@ -42,6 +44,8 @@ _TIME_UNITS = {"day", "week", "month", "hour"}
 _COST_WORDS = re.compile(r"费用|价格|成本|花费|医保|报销|自费|美元|元|cost|price|expens|insur|dollar|USD", re.I)
 _SESSION = re.compile(r"\d\s*(次|针|个疗程)|[一二两三四五六七八九十]\s*(次|针|个疗程)|\b\d+\s*(sessions?|injections?|times)\b|"
                       r"\b(once|twice|single|one|two|three)\s+(session|injection|shot)s?", re.I)
+_PROVIDER = re.compile(r"®|™|品牌|厂家|厂商|\bbrand|manufacturer", re.I)
+_STOP_WORDS = re.compile(r"停|stop|pause|discontinu|withh|hold", re.I)
 _BIBLIO = re.compile(r"\bDOI\b|《[^》]{2,40}》\s*(杂志|期刊)|杂志(发表|刊登)|\bjournal\b|基金|grant|funded", re.I)
 _CONTACT = re.compile(r"\d{3,4}[- ]?\d{7,8}|1[3-9]\d{9}|https?://|www\.|地址[:：]|电话[:：]|热线", re.I)
 _DIGIT = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次]")
@@ -74,6 +78,8 @@ def asked_attributes(question: str) -> list[str]:
     found = [k for k, rx in ATTRIBUTES.items() if rx.search(question)]
     if "sessions" in found and "count" in found:
         found.remove("count")
+    if "stop" in found and len(found) > 1:
+        found.remove("stop")  # "停几天": the duration sentence of a washout already says 停
     if "amount" in found and len(found) > 1:
         found.remove("amount")  # a more specific attribute says what kind of amount
     return found
@@ -89,6 +95,10 @@ def sentence_attributes(text: str) -> frozenset[str]:
         out.add("contact")
     if _BIBLIO.search(text):
         out.add("bibliographic")
+    if _STOP_WORDS.search(text):
+        out.add("stop")
+    if _PROVIDER.search(text):
+        out.add("provider")
     for q in qs:
         if q.unit in _TIME_UNITS or (q.unit == "year" and not 1900 <= q.low <= 2100 and "岁" not in q.text):
             out.add("duration")
@@ -298,16 +308,15 @@ class SupportScorer:
         subject) stands within a clause of it, so "MSC 多久起效" is not answered by "5 年随访"."""
         asked = [c for c in concepts if not c.intervention and self.weight(c) > 0 and self.verifiable(c, s)]
         topics = [c for c in asked if self.covers(c, s)]
-        if attr in ("cost", "contact", "sessions", "bibliographic") or not asked:
+        if attr in ("cost", "contact", "sessions", "bibliographic", "stop", "provider") or not asked:
             return True
-        text = s.zh
-        spots = [m.start() for m in re.finditer(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次周天月年]", text)]
-        for c in topics:
-            rx = c.pattern or re.compile(re.escape(c.word or c.token), re.I)
-            for m in rx.finditer(text):
-                if any(abs(p - m.start()) <= AMOUNT_WINDOW for p in spots):
+        for text in (s.zh, s.en):  # an English question's words stand next to the amount in the translation
+            spots = [m.start() for m in re.finditer(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次周天月年]", text)]
+            for c in topics:
+                rx = c.pattern or re.compile(re.escape(c.token if c.word.isascii() else c.word), re.I)
+                if any(abs(p - m.start()) <= AMOUNT_WINDOW for m in rx.finditer(text) for p in spots):
                     return True
-        return not text.strip() or bool(topics and not spots)
+        return not s.zh.strip() or bool(topics and not re.search(r"\d", s.zh))
 
     def _previous(self, s: Sentence) -> Sentence | None:
         views = self.sentences.get(s.passage.id, [])
