@@ -4,13 +4,22 @@
     answer = assistant.ask(["PRP注射前需要停用NSAIDs多久?"])
 
 Data flows forward once: question -> (follow-up resolution) -> retrieve -> guard -> compose.
+
+Live index swap: a running Assistant notices a completed build (the CURRENT pointer changed) on its next
+request, opens the new version in the background while requests go on with the old one, and swaps under a
+lock. Each request pins the version it started with (`pinned`), so it finishes on one consistent index;
+the old version's lease is released when its last request ends, and only then may it be collected.
 """
 from __future__ import annotations
 
+import functools
+import logging
+import os
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, Iterator
 
 from . import guard as guard_mod
 from .compose import SEE_ALSO, compose, make_citation, refusal
@@ -21,7 +30,8 @@ from .conversation import resolve
 from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
 from .glossary import Glossary, install_jieba_terms, install_learnt_terms, load_glossary
-from .index import Index, build, current_version
+from . import index as index_mod
+from .index import Index, build, current_version, pointer_path
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage
 from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Query, Searcher, SentenceSearcher
@@ -29,9 +39,12 @@ from .support import Support, SupportScorer
 from .patient import PatientContext
 
 BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
+CONTRAINDICATION_TOPIC = "禁忌症 禁忌证 contraindication"  # what a contraindication verdict's sources are found by
 EXCLUDED_LEAD = {"zh": "这份指南说明其不涉及这个问题：", "en": "The guideline states that this is outside its scope: "}
 WARN_LEAD = {"zh": "注意：", "en": "Caution: "}
 FAQ_MIN_MATCH = 0.3  # word-overlap (Jaccard) with a sample question; below it we answer from passages
+RETRY_FAILED_OPEN_S = 5.0  # a version that failed to open is tried again after this long
+log = logging.getLogger(__name__)
 
 
 def make_searcher(kind: str, index: Index, settings: Settings) -> Searcher:
@@ -46,37 +59,210 @@ def make_searcher(kind: str, index: Index, settings: Settings) -> Searcher:
 
 
 @dataclass
-class Assistant:
-    settings: Settings
+class Serving:
+    """One opened index version and everything derived from it; requests pin one for their whole run."""
+
     index: Index
-    embedder: Embedder
     glossary: Glossary
     searcher: Searcher
     scorer: SupportScorer
     rules: Any
-    faq: Faq
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    users: int = 0  # requests running on it (under Assistant._swap_lock)
+    retired: bool = False  # swapped out: released when `users` drops to 0
+
+
+def open_serving(settings: Settings, retriever: str | None = None, chunking: str = "sentences",
+                 jieba_lock: threading.Lock | None = None) -> Serving:
+    """Open the CURRENT index version (holding its lease) with its glossary, searcher, scorer and rules."""
+    glossary_path = str(settings.corpus_dir / "glossary.tsv")
+    install_jieba_terms(glossary_path)
+    index = Index.open(settings, chunking)
+    try:
+        glossary = load_glossary(glossary_path).with_terms(index.learnt_terms)
+        with jieba_lock or threading.Lock():  # requests tokenise under the same lock
+            install_learnt_terms(glossary)
+        rules = guard_mod.load_rulebooks(guard_mod.rule_files(settings), texts=index.texts)
+        glossary = glossary.with_interventions({f for r in rules.rules for f in r.interventions
+                                                if f.lower() not in r.book.umbrella})
+        return Serving(index, glossary, make_searcher(retriever or settings.retriever, index, settings),
+                       SupportScorer(index, glossary, index.bilingual), rules)
+    except BaseException:
+        index.close()
+        raise
+
+
+def check_turns(turns: list, max_turns: int) -> None:
+    """Input limits shared by the CLI, REST and the web app: how many turns, and text that is valid
+    Unicode (a lone surrogate such as "\\ud800" from JSON, or an undecodable byte of a command-line
+    argument, cannot be answered or even printed)."""
+    if len(turns) > max_turns:
+        raise InputError(f"{len(turns)} turns given; at most {max_turns} are accepted (start a new conversation)")
+    for i, t in enumerate(turns):
+        if isinstance(t, str):
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError as e:
+                where = "the question" if i == len(turns) - 1 else f"turn {i + 1}"
+                raise InputError(f"{where} is not valid text: character {e.start + 1} is "
+                                 f"U+{ord(t[e.start]):04X}, a lone surrogate (invalid UTF-8)") from None
+
+
+def _pinned(method):
+    """Run a public method on one index version from start to end (see `Assistant.pinned`)."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self.pinned():
+            return method(self, *args, **kwargs)
+    return run
+
+
+class Assistant:
+    """The assistant over the live index version; `index`, `searcher`, `scorer`, `rules` and `glossary`
+    are those of the version the calling request pinned (else the one serving now)."""
+
+    def __init__(self, settings: Settings, index: Index | Serving, embedder: Embedder, glossary: Glossary | None = None,
+                 searcher: Searcher | None = None, scorer: SupportScorer | None = None, rules: Any = None,
+                 faq: Faq | None = None, retriever: str | None = None, chunking: str = "sentences"):
+        self.settings = settings
+        self.embedder = embedder
+        self.faq = faq
+        self._serving = index if isinstance(index, Serving) else Serving(index, glossary, searcher, scorer, rules)
+        self._retriever, self._chunking = retriever, chunking
+        self._lock = threading.Lock()  # jieba and Chroma clients are shared: one retrieval at a time
+        self._swap_lock = threading.Lock()  # guards _serving, users/retired and the loader state
+        self._local = threading.local()
+        self._pointer = pointer_path(settings, chunking)
+        self._pointer_key: tuple | None = None  # None: the first poll reads the pointer (it may have moved already)
+        self._next_check = 0.0
+        self._loading = False
+        self._failed: tuple[str, float] | None = None  # (version, when) of the last open that failed
+        self.swaps = 0  # versions switched to since start (health)
 
     @classmethod
     def load(cls, settings: Settings | None = None, retriever: str | None = None, chunking: str = "sentences",
              build_if_missing: bool = True) -> "Assistant":
         settings = settings or Settings.load()
-        glossary_path = str(settings.corpus_dir / "glossary.tsv")
-        install_jieba_terms(glossary_path)
         if build_if_missing and current_version(settings, chunking) is None:
             build(settings, chunking)
-        index = Index.open(settings, chunking)
-        glossary = load_glossary(glossary_path).with_terms(index.learnt_terms)
-        install_learnt_terms(glossary)
-        rules = guard_mod.load_rulebooks(guard_mod.rule_files(settings), texts=index.texts)
-        glossary = glossary.with_interventions({f for r in rules.rules for f in r.interventions
-                                                if f.lower() not in r.book.umbrella})
-        return cls(settings, index, get_embedder(settings.embedder), glossary,
-                   make_searcher(retriever or settings.retriever, index, settings),
-                   SupportScorer(index, glossary, index.bilingual), rules,
-                   load_faq(str(settings.corpus_dir / "faq.yaml")))
+        serving = open_serving(settings, retriever, chunking)
+        return cls(settings, serving, get_embedder(settings.embedder),
+                   faq=load_faq(str(settings.corpus_dir / "faq.yaml")), retriever=retriever, chunking=chunking)
+
+    # -- the serving version ------------------------------------------------------------------
+    def _current(self) -> Serving:
+        return getattr(self._local, "serving", None) or self._serving
+
+    index = property(lambda self: self._current().index)
+    glossary = property(lambda self: self._current().glossary)
+    searcher = property(lambda self: self._current().searcher)
+    scorer = property(lambda self: self._current().scorer)
+    rules = property(lambda self: self._current().rules)
+
+    @contextmanager
+    def pinned(self) -> Iterator[Serving]:
+        """Pin the serving version for this thread (nested calls share the outer pin). The first pin of a
+        request also checks whether a newer build is there, and starts opening it in the background."""
+        outer = getattr(self._local, "serving", None)
+        if outer is not None:
+            yield outer
+            return
+        self.poll()
+        with self._swap_lock:
+            serving = self._serving
+            serving.users += 1
+        self._local.serving = serving
+        try:
+            yield serving
+        finally:
+            self._local.serving = None
+            with self._swap_lock:
+                serving.users -= 1
+                done = serving.retired and serving.users == 0
+            if done:
+                self._release(serving)
+
+    def _stat_pointer(self) -> tuple | None:
+        try:
+            st = os.stat(self._pointer)
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def poll(self, wait: bool = False) -> bool:
+        """Cheap check of the CURRENT pointer (one stat, at most every `reload_check_s`); when it names
+        another version, open it in a background thread (or here, with `wait`). True if one is opening."""
+        if not self.settings.reload_index:
+            return False
+        now = time.monotonic()
+        if now < self._next_check and not wait:
+            return self._loading
+        self._next_check = now + self.settings.reload_check_s
+        key = self._stat_pointer()
+        if key is None or key == self._pointer_key:
+            return self._loading
+        version = current_version(self.settings, self._chunking)
+        with self._swap_lock:
+            if version is None or version == self._serving.index.version:
+                self._pointer_key = key
+                return self._loading
+            if self._loading:
+                return True
+            if self._failed and self._failed[0] == version and now - self._failed[1] < RETRY_FAILED_OPEN_S:
+                return False
+            self._loading = True
+        if wait:
+            self._open_next(key)
+        else:
+            threading.Thread(target=self._open_next, args=(key,), name="index-reload", daemon=True).start()
+        return True
+
+    def refresh(self) -> str:
+        """Switch to the CURRENT version now, if it changed; the version serving afterwards."""
+        self._next_check = 0.0
+        self.poll(wait=True)
+        return self._serving.index.version
+
+    def _open_next(self, key: tuple) -> None:
+        t0 = time.perf_counter()
+        try:
+            serving = open_serving(self.settings, self._retriever, self._chunking, self._lock)
+        except Exception as e:  # noqa: BLE001 - keep serving the old version; tried again later
+            log.warning("could not open the new index version (%s: %s); still serving %s",
+                        type(e).__name__, e, self._serving.index.version)
+            with self._swap_lock:
+                self._failed = (current_version(self.settings, self._chunking) or "", time.monotonic())
+                self._loading = False
+            return
+        with self._swap_lock:
+            old = self._serving
+            if serving.index.version == old.index.version:  # pointer flipped back meanwhile
+                self._pointer_key, self._loading = key, False
+                old, serving.retired = serving, True
+                done = True
+            else:
+                self._serving = serving
+                self._pointer_key, self._loading, self._failed = key, False, None
+                old.retired = True
+                done = old.users == 0
+                self.swaps += 1
+        log.info("index %s now serving (opened in %.1f s)", serving.index.version, time.perf_counter() - t0)
+        if done:
+            self._release(old)
+
+    def _release(self, serving: Serving) -> None:
+        """The last request on a retired version ended: drop its lease, then collect what nobody uses."""
+        serving.index.close()
+        if self.settings.reload_index:
+            threading.Thread(target=self._collect, name="index-gc", daemon=True).start()
+
+    def _collect(self) -> None:
+        try:
+            index_mod.gc(self.settings)
+        except Exception as e:  # noqa: BLE001 - best effort: the next build collects again
+            log.warning("index garbage collection failed: %s: %s", type(e).__name__, e)
 
     # -- public API -------------------------------------------------------------------------
+    @_pinned
     def retrieve(self, question: str, k: int | None = None) -> list[ScoredPassage]:
         return self._search(question, k)[0]
 
@@ -85,7 +271,9 @@ class Assistant:
         q = Query(question, expanded, self.embedder)
         return self.searcher.search(q, k or self.settings.top_k), q
 
+    @_pinned
     def check(self, question: str, patient: dict | PatientContext | None = None, lang: str | None = None):
+        check_turns([question], self.settings.max_turns)
         question = validate_question(question, self.settings.max_question_chars)
         lang = lang or answer_language(question)
         simplified = to_simplified(question)
@@ -97,6 +285,7 @@ class Assistant:
             f.citation = self._quote_citation(f.source_doc, f.source_quote, cits)
         return result
 
+    @_pinned
     def ask(self, turns: list[str] | str, patient: dict | PatientContext | None = None,
             audience: str = "clinician") -> Answer:
         t0 = time.perf_counter()
@@ -106,6 +295,7 @@ class Assistant:
             raise InputError("no question given")
         if audience not in ("clinician", "patient"):
             raise InputError(f"audience must be 'clinician' or 'patient', not {audience!r}")
+        check_turns(turns, self.settings.max_turns)
         turns = [validate_question(t, self.settings.max_question_chars) for t in turns]
         question = turns[-1]
         lang = answer_language(question)
@@ -126,11 +316,19 @@ class Assistant:
         g = guard_mod.check(resolved.guard_text, patient, lang=lang, rules=self.rules,
                             context_docs=_context_docs(pool))
         findings = list(g.findings)
+        if self._contraindicated(findings):  # a patient case with a contraindication is a question about it
+            resolved = replace(resolved, query=f"{resolved.query} {CONTRAINDICATION_TOPIC}")
+            with self._lock:
+                pool, q = self._search(resolved.query, max(self.settings.top_k, self.settings.support_k))
+                hits = pool[:self.settings.top_k]
+                support = self.scorer.score(resolved.query, pool, n, q.vector)
         timings["guard"] = _ms(t)
 
         t = time.perf_counter()
         answer = Answer(text="", language=lang, query=resolved.query, passages=hits, level=g.level,
-                        audience=audience)
+                        audience=audience, support={"coverage": round(support.coverage, 4), "answered": support.answered,
+                                                    "attribute_coverage": round(support.attribute_coverage, 4),
+                                                    "dense": round(support.dense, 4)})
         cits: list[Citation] = []
         text = ""
         supported = self._supported(support)
@@ -176,9 +374,13 @@ class Assistant:
         return answer
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "corpus_version": self.index.version, "passages": len(self.index.passages),
-                "documents": list(self.index.sources), "embedder": self.index.manifest["embedder_name"],
-                "chunking": self.index.manifest["chunking"]}
+        """The version actually serving (after picking up a completed build, like any request)."""
+        self.poll()
+        index = self._current().index
+        return {"status": "ok", "corpus_version": index.version, "passages": len(index.passages),
+                "documents": list(index.sources), "embedder": index.manifest["embedder_name"],
+                "chunking": index.manifest["chunking"], "built_at": index.manifest.get("built_at"),
+                "index_switches": self.swaps, "index_loading": self._loading}
 
     # -- helpers ----------------------------------------------------------------------------
     def _supported(self, support: Support) -> bool:
@@ -235,6 +437,10 @@ class Assistant:
         lead = EXCLUDED_LEAD[lang]
         return f"{lead}{quote} [1]", [cit]
 
+    def _contraindicated(self, findings: list[GuardFinding]) -> bool:
+        return any(f.level != "none" and (r := self.rules.get(f.rule_id)) is not None and r.kind == "contraindication"
+                   for f in findings)
+
     def _rule_sentences(self, info: list[GuardFinding], lang: str, cits: list[Citation], text: str) -> str:
         """A general question a rule concerns ("孕妇能做PRP吗?") gets the rule's own source sentence,
         cited, as information: no verdict without a described patient, but never a refusal either."""
@@ -270,7 +476,7 @@ class Assistant:
         return None
 
 
-CONTEXT_PASSAGES = 3  # the best passages whose documents decide which rules files' defaults hold
+CONTEXT_PASSAGES = 3  # the best passages' documents decide whose "no therapy named" default holds
 
 
 def _context_docs(pool: list[ScoredPassage]) -> set[str]:

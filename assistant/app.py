@@ -195,16 +195,24 @@ def create_app(assistant, auth: list[tuple[str, str]] | None = None, eval_dir: P
     import gradio as gr
     from fastapi import FastAPI
 
+    from . import exports as exports_mod
     from . import rest
     from .app_ui import build_ui
 
     app = FastAPI(title="Clinical guideline assistant", docs_url="/api/docs", openapi_url="/api/openapi.json",
                   redoc_url=None)
     rest.install(app, assistant, auth)
-    blocks = build_ui(assistant, eval_dir=eval_dir)
-    return gr.mount_gradio_app(app, blocks, path="/", auth=auth, ssr_mode=False, css=CSS, head=HEAD,
-                               footer_links=["api"], mcp_server=False,
-                               auth_message="临床指南助手 / Guideline assistant: please log in")
+    store = exports_mod.ExportStore()  # private, one download per export, removed at exit
+    exports_mod.install(app, store)
+    app.state.exports = store
+    blocks = build_ui(assistant, eval_dir=eval_dir, exports=store)
+    app = gr.mount_gradio_app(app, blocks, path="/", auth=auth, ssr_mode=False, css=CSS, head=HEAD,
+                              footer_links=["api"], mcp_server=False,
+                              auth_message="临床指南助手 / Guideline assistant: please log in")
+    # Gradio checks that a file given to an input was uploaded (not any server path named in the request)
+    # only once it believes it has launched; mounted on our own server it never "launches", so say it has.
+    blocks.has_launched = True
+    return app
 
 
 def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 7860) -> None:

@@ -4,8 +4,10 @@ Every handler calls the one Assistant passed to `build_ui`; rendering helpers li
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import logging
 import re
 import tempfile
 import time
@@ -17,6 +19,8 @@ import gradio as gr
 from .app import banner_html, citations_html, export_markdown, link_markers
 from .config import REPO
 from .model import InputError
+
+log = logging.getLogger(__name__)
 
 CONDITIONS = {"diabetes": ("糖尿病", "Diabetes"), "severe_infection": ("严重感染", "Severe infection"),
               "malignancy": ("恶性肿瘤", "Malignancy"), "coagulopathy": ("凝血功能障碍", "Coagulopathy"),
@@ -33,6 +37,9 @@ T = {  # UI text: key -> (zh, en)
     "q_ph": ("例如：PRP注射前需要停用NSAIDs多久?", "e.g. How long should NSAIDs be discontinued before PRP?"),
     "send": ("提问", "Ask"), "new": ("新对话", "New conversation"), "export": ("导出 Markdown", "Export Markdown"),
     "export_file": ("对话记录（含引用）", "Conversation with citations"),
+    "export_patient": ("导出时包含患者信息", "Include patient details in the export"),
+    "export_link": ("下载对话记录", "Download the conversation"),
+    "export_once": ("（链接仅可下载一次，15 分钟后失效）", "(the link works once and expires in 15 minutes)"),
     "form": ("### 患者信息（供安全检查）", "### Patient context (for the safety guard)"),
     "age": ("年龄（岁）", "Age (years)"), "pregnant": ("妊娠", "Pregnant"), "conditions": ("合并症", "Conditions"),
     "glucose": ("血糖", "Blood glucose"), "unit": ("血糖单位", "Glucose unit"),
@@ -117,19 +124,49 @@ def eval_sets(eval_dir: Path) -> list[str]:
     return [str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p) for p in files]
 
 
-def run_eval(assistant, set_path: str | None, upload: str | None, lang: str, progress=None):
-    """Run the eval suite on one set with the shared Assistant -> (status, table, chart path, report files)."""
+def upload_dirs() -> list[Path]:
+    """Where Gradio puts uploaded files (the only place besides eval/ a set may be read from)."""
+    from gradio.utils import get_upload_folder
+
+    return [Path(get_upload_folder()).resolve()]
+
+
+def allowed_set(set_path: str | None, upload: str | None, eval_dir: Path) -> Path | None:
+    """The question set to read: an upload Gradio stored, or a .jsonl file under `eval_dir`; anything else
+    (another server path, `..`, a symlink out) is None, before anything is read or even checked for existence."""
+    if upload:
+        p = Path(str(upload)).resolve()
+        return p if any(p.is_relative_to(d) for d in upload_dirs()) else None
+    if not set_path:
+        return None
+    raw = Path(str(set_path))
+    root = eval_dir.resolve()
+    candidates = [raw] if raw.is_absolute() else [REPO / raw, eval_dir / raw]
+    for c in candidates:
+        p = c.resolve()
+        if p.is_relative_to(root) and p.suffix == ".jsonl":
+            return p
+    return None
+
+
+def run_eval(assistant, set_path: str | None, upload: str | None, lang: str, progress=None,
+             eval_dir: Path | None = None):
+    """Run the eval suite on one set with the shared Assistant -> (status, table, chart path, report files).
+    Sets are read only from `eval_dir` (default: the repo's eval/) or from a file uploaded to the app."""
     zh = lang == "zh"
     try:
         ev = importlib.import_module(f"{__package__}.evaluate")
     except ImportError as e:
         return ("评估套件不可用 (eval suite not available): " if zh else "eval suite not available: ") + str(e), \
             None, None, None
-    path = upload or set_path
-    if not path:
+    if not (upload or set_path):
         return ("请选择或上传问题集。" if zh else "Choose or upload a question set."), None, None, None
-    if not Path(path).is_absolute() and not Path(path).exists():
-        path = str(REPO / path)
+    resolved = allowed_set(set_path, upload, eval_dir or REPO / "eval")
+    if resolved is None:
+        return ((f"**{_err(lang)}** 只能评估 eval/ 目录中的问题集或上传的文件。" if zh else
+                 f"**{_err(lang)}** only question sets under eval/ or an uploaded file can be evaluated."),
+                None, None, None)
+    path = str(resolved)
     try:
         items = ev.load_set(path)
     except (ValueError, OSError) as e:
@@ -174,16 +211,99 @@ def _err(lang: str) -> str:
     return "错误：" if lang == "zh" else "Error:"
 
 
-def build_ui(assistant, eval_dir: Path | None = None) -> gr.Blocks:
+def _safe(text: str) -> str:
+    """Echoed input that can be shown and sent as UTF-8 (lone surrogates escaped)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def internal_error(e: BaseException, lang: str) -> str:
+    """What a user sees when something inside failed: a plain sentence; the log gets the type only
+    (an exception's message can hold patient values)."""
+    log.error("unhandled %s while answering in the web app", type(e).__name__)
+    return ("内部错误，这个问题没有得到回答；请稍后再试。" if lang == "zh" else
+            "Internal error: the question was not answered; please try again.")
+
+
+OMITTED = {"zh": "［患者信息已省略］", "en": "[patient detail omitted]"}
+
+
+def _patient_values(p: dict) -> tuple[list[str], list[str]]:
+    """The form's values as they can appear in a guard message: names, and numbers as the guard writes them."""
+    names = [str(x) for x in p.get("medications") or []] + [str(x) for x in (p.get("last_dose_days_ago") or {})]
+    if p.get("planned_intervention"):
+        names.append(str(p["planned_intervention"]))
+    nums: list[float] = [p[k] for k in ("age", "glucose_mmol_l", "glucose_mg_dl", "nsaid_last_dose_days_ago",
+                                        "platelets_10e9_per_l") if isinstance(p.get(k), (int, float))]
+    nums += [v for d in (p.get("last_dose_days_ago") or {}, p.get("measures") or {}) for v in d.values()
+             if isinstance(v, (int, float))]
+    if isinstance(p.get("glucose_mg_dl"), (int, float)):
+        nums.append(p["glucose_mg_dl"] / 18)
+    shown = set()
+    for v in nums:
+        v = float(v)
+        shown |= {f"{v:g}", f"{v:.1f}"} | ({str(int(v))} if v.is_integer() else set())
+    return sorted(set(names), key=len, reverse=True), sorted(shown, key=len, reverse=True)
+
+
+def _redact(text: str, names: list[str], numbers: list[str], lang: str) -> str:
+    for n in names:
+        text = text.replace(n, OMITTED[lang])
+    for n in numbers:
+        text = re.sub(rf"(?<![\d.]){re.escape(n)}(?![\d.])", OMITTED[lang], text)
+    return text
+
+
+def without_patient(records: list[dict], lang: str) -> list[dict]:
+    """Records for an export without patient details: no form fields, and the guard messages built from
+    them (「正在服用布洛芬…」, "aged 75") with those values replaced, in the findings and in the answer text."""
+    out = []
+    for r in records:
+        names, numbers = _patient_values(r.get("patient") or {})
+        a = dict(r.get("answer") or {})
+        text, findings = a.get("text", ""), []
+        for f in a.get("findings") or []:
+            f = dict(f)
+            for key in ("message", "assumption"):
+                if f.get(key) and (names or numbers):
+                    red = _redact(f[key], names, numbers, lang)
+                    if red != f[key]:
+                        text = text.replace(f[key], red)
+                        f[key] = red
+            findings.append(f)
+        a["text"], a["findings"] = text, findings
+        out.append({k: v for k, v in r.items() if k not in ("patient", "answer")} | {"answer": a})
+    return out
+
+
+def export_link(token: str, name: str, lang: str) -> str:
+    """A relative link (works under any root path) to the app's one-time download route."""
+    return (f"<a class='export-link' href='export/{token}/{name}' download='{name}'>{t('export_link', lang)}: "
+            f"{name}</a> <span class='meta'>{t('export_once', lang)}</span>")
+
+
+def build_ui(assistant, eval_dir: Path | None = None, exports=None) -> gr.Blocks:
+    from .exports import ExportStore
+
     eval_dir = eval_dir or REPO / "eval"
+    exports = exports if exports is not None else ExportStore()
 
     def ask(question: str, records: list[dict], lang: str, audience: str, patient: dict | None):
+        pin = getattr(assistant, "pinned", None)  # answer and citation panel from one index version
+        with pin() if pin else contextlib.nullcontext():
+            return _ask(question, records, lang, audience, patient)
+
+    def _ask(question: str, records: list[dict], lang: str, audience: str, patient: dict | None):
         records = list(records or [])
         try:
             ans = assistant.ask([r["question"] for r in records] + [question], patient, audience=audience)
         except InputError as e:
-            gr.Warning(str(e))
-            return (chat_messages(records), question, records, gr.update(), gr.update(), f"**{_err(lang)}** {e}")
+            msg = _safe(str(e))
+            gr.Warning(msg)
+            return (chat_messages(records), question, records, gr.update(), gr.update(), f"**{_err(lang)}** {msg}")
+        except Exception as e:  # noqa: BLE001 - the user sees a plain sentence, never internals
+            msg = internal_error(e, lang)
+            gr.Warning(msg)
+            return (chat_messages(records), question, records, gr.update(), gr.update(), f"**{_err(lang)}** {msg}")
         d = {k: v for k, v in ans.to_dict().items() if k != "passages"}  # keep the session state small
         records.append({"question": question, "answer": d, "patient": patient})
         turn = len(records) - 1
@@ -202,13 +322,15 @@ def build_ui(assistant, eval_dir: Path | None = None) -> gr.Blocks:
     def patient_ask(question, records, lang):
         return ask(question, records, lang, "patient", None)
 
-    def export(records, lang):
+    def export(records, lang, include_patient=False):
+        """The conversation as Markdown in the private export store; patient fields only when ticked."""
         if not records:
             gr.Warning("还没有对话可导出。" if lang == "zh" else "Nothing to export yet.")
-            return gr.update(value=None, visible=False)
-        path = Path(tempfile.mkdtemp(prefix="chat-export-")) / time.strftime("conversation-%Y%m%d-%H%M%S.md")
-        path.write_text(export_markdown(records, lang), encoding="utf-8")
-        return gr.update(value=str(path), visible=True)
+            return gr.update(value="", visible=False)
+        kept = records if include_patient else without_patient(records, lang)
+        name = time.strftime("conversation-%Y%m%d-%H%M%S.md")
+        token = exports.put(name, export_markdown(kept, lang))
+        return gr.update(value=export_link(token, name, lang), visible=True)
 
     def api_ask(question: str, patient_json: str = "", audience: str = "clinician") -> dict:
         """Answer one question. patient_json: a JSON object of patient fields, or "" for none."""
@@ -216,10 +338,16 @@ def build_ui(assistant, eval_dir: Path | None = None) -> gr.Blocks:
             patient = json.loads(patient_json) if patient_json and patient_json.strip() else None
         except json.JSONDecodeError as e:
             raise gr.Error(f"patient_json is not valid JSON ({e.msg} at column {e.colno})") from None
+        except RecursionError:
+            raise gr.Error("patient_json is nested too deeply: give a flat object of patient fields") from None
+        except (ValueError, TypeError):
+            raise gr.Error("patient_json must be a JSON object of patient fields, as text") from None
         try:
             return assistant.ask([question], patient, audience=audience or "clinician").to_dict()
         except InputError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(_safe(str(e))) from None
+        except Exception as e:  # noqa: BLE001 - never the exception's text: it may hold internals or patient values
+            raise gr.Error(internal_error(e, "en")) from None
 
     with gr.Blocks(title="临床指南助手 / Guideline assistant", analytics_enabled=False) as demo:
         records_c, records_p = gr.State([]), gr.State([])
@@ -243,8 +371,9 @@ def build_ui(assistant, eval_dir: Path | None = None) -> gr.Blocks:
                             new_c = gr.Button(t("new", "zh"), size="sm", elem_id="clinician-new")
                             export_c = gr.Button(t("export", "zh"), size="sm", elem_id="clinician-export")
                         cits_c = gr.HTML("", elem_id="clinician-citations")
-                        export_file = gr.File(label=t("export_file", "zh"), elem_id="export-file", interactive=False,
-                                              visible=False, height=90)
+                        export_patient = gr.Checkbox(label=t("export_patient", "zh"), value=False,
+                                                     elem_id="export-patient")
+                        export_file = gr.HTML("", label=t("export_file", "zh"), elem_id="export-file", visible=False)
                     with gr.Column(scale=2, elem_id="patient-form"):
                         form_md = gr.Markdown(t("form", "zh"))
                         age = gr.Textbox(label=t("age", "zh"), elem_id="form-age", max_lines=1)
@@ -279,7 +408,7 @@ def build_ui(assistant, eval_dir: Path | None = None) -> gr.Blocks:
                 sets = eval_sets(eval_dir)
                 default = next((s for s in sets if s.endswith("dev.jsonl")), sets[0] if sets else None)
                 with gr.Row():
-                    set_dd = gr.Dropdown(sets, value=default, label=t("set", "zh"), allow_custom_value=True,
+                    set_dd = gr.Dropdown(sets, value=default, label=t("set", "zh"), allow_custom_value=False,
                                          elem_id="eval-set")
                     upload = gr.File(label=t("upload", "zh"), file_types=[".jsonl"], elem_id="eval-upload")
                 run_btn = gr.Button(t("run", "zh"), variant="primary", elem_id="eval-run")
@@ -300,18 +429,18 @@ def build_ui(assistant, eval_dir: Path | None = None) -> gr.Blocks:
             trigger(patient_ask, [q_p, records_p, ui_lang], out_p, **hidden)
         for b in sug:
             b.click(patient_ask, [b, records_p, ui_lang], out_p, **hidden)
-        new_c.click(lambda: ([], "", [], "", "", "", gr.update(value=None, visible=False)), None, out_c + [export_file], **hidden)
+        new_c.click(lambda: ([], "", [], "", "", "", gr.update(value="", visible=False)), None, out_c + [export_file], **hidden)
         new_p.click(lambda: ([], "", [], "", "", ""), None, out_p, **hidden)
         clear_form.click(lambda: ("", False, [], "", "mmol/L", "", "", ""), None, form, **hidden)
-        export_c.click(export, [records_c, ui_lang], export_file, **hidden)
+        export_c.click(export, [records_c, ui_lang, export_patient], export_file, **hidden)
 
         def evaluate(set_path, up, lang, progress=gr.Progress()):
-            return run_eval(assistant, set_path, up, lang, progress)
+            return run_eval(assistant, set_path, up, lang, progress, eval_dir=eval_dir)
 
         run_btn.click(evaluate, [set_dd, upload, ui_lang], [eval_status, metrics, chart, report], **hidden)
 
         labelled = {tab_c: "tab_clin", tab_p: "tab_pat", tab_e: "tab_eval", ui_lang: "ui_lang", chat_c: "chat",
-                    chat_p: "chat", export_file: "export_file", age: "age", pregnant: "pregnant",
+                    chat_p: "chat", export_file: "export_file", export_patient: "export_patient", age: "age", pregnant: "pregnant",
                     glucose: "glucose", unit: "unit", nsaid: "nsaid", meds: "meds",
                     platelets: "platelets", set_dd: "set", upload: "upload", metrics: "metrics", chart: "chart",
                     report: "report"}

@@ -23,7 +23,11 @@ def _patient(arg: str | None) -> dict | None:
     try:
         value = json.loads(arg)
     except json.JSONDecodeError as e:
-        raise InputError(f"--patient is not valid JSON ({e.msg} at column {e.colno})") from e
+        raise InputError(f"--patient is not valid JSON ({e.msg} at column {e.colno})") from None
+    except RecursionError:
+        raise InputError("--patient is nested too deeply: give a flat object of patient fields") from None
+    except ValueError as e:  # e.g. an integer with thousands of digits
+        raise InputError(f"--patient is not valid JSON ({str(e)[:120]})") from None
     if not isinstance(value, dict):
         raise InputError("--patient must be a JSON object, e.g. '{\"age\": 75, \"pregnant\": false}'")
     return value
@@ -124,10 +128,12 @@ def _print_answer(answer, as_json: bool) -> None:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from .api import Assistant
+    from .api import Assistant, check_turns
 
+    check_turns(args.turns, settings.max_turns)  # the limit REST and the web app apply, before loading anything
+    patient = _patient(args.patient)
     assistant = Assistant.load(settings, retriever=args.retriever)
-    _print_answer(assistant.ask(args.turns, _patient(args.patient), audience=args.audience), args.json)
+    _print_answer(assistant.ask(args.turns, patient, audience=args.audience), args.json)
     return 0
 
 
@@ -161,6 +167,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
+        except UnicodeDecodeError:
+            print("error: that line is not valid UTF-8 text; type it again")
+            continue
         if line in ("/quit", "/exit"):
             return 0
         if line == "/new":
@@ -263,7 +272,26 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _undecodable(argv: list[str]) -> str | None:
+    """The first argument that is not valid UTF-8 (Python keeps such bytes as lone surrogates)."""
+    for i, a in enumerate(argv, 1):
+        try:
+            a.encode("utf-8")
+        except UnicodeEncodeError as e:
+            c = ord(a[e.start])
+            byte = f"byte 0x{c - 0xDC00:02X}" if 0xDC80 <= c <= 0xDCFF else f"U+{c:04X}"
+            return f"argument {i} is not valid UTF-8 text ({byte} at character {e.start + 1}); use UTF-8"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # whatever is echoed, printing never raises
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    bad = _undecodable(sys.argv[1:] if argv is None else list(argv))
+    if bad:
+        print(f"error: {bad}", file=sys.stderr)
+        return 2
     args = parser().parse_args(argv)
     try:
         settings = Settings.load(data_dir=args.data_dir, embedder=args.embedder)

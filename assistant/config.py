@@ -35,13 +35,18 @@ class Settings:
     min_dense_score: float = 0.80
     # The sentence that gives an asked amount (dose, duration, rate) must itself cover this much of the
     # question, or a neighbouring sentence's number would be borrowed.
-    min_attribute_coverage: float = 0.30  # cross-validated with min_term_overlap
+    min_attribute_coverage: float = 0.35  # cross-validated with min_term_overlap
     max_question_chars: int = 2000
+    max_turns: int = 50  # one conversation's turns, the same in the CLI, REST and the web app
     max_answer_sentences: int = 3
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = ""
     llm_timeout_s: float = 30.0
+    # Live index swap: a running server checks the CURRENT pointer (one stat) at most this often and
+    # switches to a completed build on its next request, no restart (assistant.api.Assistant.poll).
+    reload_index: bool = True
+    reload_check_s: float = 0.5
 
     @property
     def index_root(self) -> Path:

@@ -2,6 +2,11 @@
 
 A build writes everything into a new version directory and flips `CURRENT` (an atomic rename)
 only when it is complete, so an interrupted ingest leaves the previous index serving.
+
+Versions are shared with running servers: whoever opens a version holds a lease on it (assistant.lease),
+and garbage collection removes only versions, collections and `.tmp-<version>-<pid>` builds nobody can
+still be using (no lease, no pointer, the building process gone). A server that has a version open keeps
+answering from it while a build runs, then switches on its next request (Assistant.refresh).
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import re
 import shutil
 import sys
 import time
+import weakref
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +26,7 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
+from . import lease
 from .chunk import chunk, fixed_chunks
 from .config import Settings
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
@@ -33,6 +40,8 @@ from .tokens import tokenize
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 INDEX_FORMAT = 4  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy
+_VERSION = re.compile(r"[0-9a-f]{12}")
+_TMP = re.compile(r"\.tmp-([0-9a-f]{12})-(\d+)")
 
 
 @dataclass
@@ -45,6 +54,7 @@ class BuildReport:
     passages: int = 0
     seconds: float = 0.0
     understood: list[dict] = field(default_factory=list)  # per document: what ingest made of it (`understanding`)
+    notes: list[str] = field(default_factory=list)  # e.g. a --force rebuild skipped: the version is being served
 
 
 def understanding(meta: SourceMeta, norm, passages: list[Passage], terms: list) -> dict:
@@ -156,7 +166,34 @@ def _pointer(settings: Settings, chunking: str) -> Path:
 
 def current_version(settings: Settings, chunking: str = "sentences") -> str | None:
     ptr = _pointer(settings, chunking)
-    return ptr.read_text().strip() if ptr.exists() else None
+    try:
+        return ptr.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def pointer_path(settings: Settings, chunking: str = "sentences") -> Path:
+    """The CURRENT pointer file a server watches (its stat changes on every flip: os.replace)."""
+    return _pointer(settings, chunking)
+
+
+def _flip(settings: Settings, chunking: str, version: str) -> None:
+    ptr = _pointer(settings, chunking)
+    ptr_tmp = ptr.with_suffix(f".tmp{os.getpid()}")
+    ptr_tmp.write_text(version)
+    os.replace(ptr_tmp, ptr)
+
+
+def _complete(root: Path) -> bool:
+    return (root / "manifest.json").is_file()
+
+
+def _collection_exists(settings: Settings, client, root: Path) -> bool:
+    try:
+        client.get_collection(json.loads((root / "manifest.json").read_text())["collection"])
+        return True
+    except Exception:  # noqa: BLE001 - missing collection or unreadable manifest: rebuild
+        return False
 
 
 def build(settings: Settings, chunking: str = "sentences", progress: bool | None = None,
@@ -170,10 +207,49 @@ def build(settings: Settings, chunking: str = "sentences", progress: bool | None
     report = BuildReport(version, built=False, documents=[m.doc_id for m in metas], skipped=skipped,
                          removals=removals, passages=len(passages), understood=understood)
     final = settings.index_root / version
-    if not force and (final / "manifest.json").exists() and current_version(settings, chunking) == version:
+    if not force and _complete(final) and current_version(settings, chunking) == version:
         report.seconds = time.perf_counter() - t0
         return report
     settings.index_root.mkdir(parents=True, exist_ok=True)
+    root = settings.index_root
+    client = chroma_client(settings)
+    held: lease.Lease | None = None  # our lease on `version` from before the rename until the pointer flip
+    if _complete(final):
+        # A complete copy of this version is on disk. If someone reads it (a server kept it alive), it is never
+        # rebuilt under them: it is what this build would produce, so point at it. Else it is rebuilt in place
+        # (--force, or its collection is missing), holding it exclusively so nobody opens it half-made.
+        held = lease.acquire(root, version, exclusive=True, blocking=False)
+        if held is None or (not force and _collection_exists(settings, client, final)):
+            if held is not None:
+                held.release()
+            reader = lease.acquire(root, version)
+            try:
+                if _complete(final) and _collection_exists(settings, client, final):
+                    if force:
+                        report.notes.append(f"index {version} is in use by a running process; "
+                                            "kept as it is instead of rebuilding it (stop the server to force)")
+                    report.built = current_version(settings, chunking) != version
+                    _flip(settings, chunking, version)
+                    _gc(settings, client, keep={version})
+                    report.seconds = time.perf_counter() - t0
+                    return report
+            finally:
+                reader.release()
+            held = lease.acquire(root, version, exclusive=True, blocking=False)  # collected meanwhile: build it
+    try:
+        return _build_version(settings, chunking, progress, report, metas, texts, passages, removals, understood,
+                              client, held, t0)
+    finally:
+        if held is not None:
+            held.release()
+
+
+def _build_version(settings: Settings, chunking: str, progress: bool | None, report: BuildReport,
+                   metas: list[SourceMeta], texts: dict[str, str], passages: list[Passage],
+                   removals: list[Removal], understood: list[dict], client, held: "lease.Lease | None",
+                   t0: float) -> BuildReport:
+    version = report.version
+    final = settings.index_root / version
     tmp = settings.index_root / f".tmp-{version}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "docs").mkdir(parents=True)
@@ -191,8 +267,8 @@ def build(settings: Settings, chunking: str = "sentences", progress: bool | None
     with tqdm(total=len(sentences), desc="embedding sentences", unit="sentence", disable=not show) as bar:
         sentence_vectors = cache.embed(embedder, sentences, "passage", progress=bar)
 
-    # 2. Chroma collection named by embedder + version: switching models never mixes vectors
-    client = chroma_client(settings)
+    # 2. Chroma collection named by embedder + version: switching models never mixes vectors.
+    # Nobody reads it: its version dir does not exist yet, or we hold that version exclusively.
     name = collection_name(settings, version)
     try:
         client.delete_collection(name)
@@ -232,39 +308,76 @@ def build(settings: Settings, chunking: str = "sentences", progress: bool | None
                 "chunking": chunking_label(settings, chunking), "passages": len(passages),
                 "documents": [m.doc_id for m in metas], "built_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    ptr = _pointer(settings, chunking)
-    ptr_tmp = ptr.with_suffix(f".tmp{os.getpid()}")
-    ptr_tmp.write_text(version)
-    os.replace(ptr_tmp, ptr)
-    _gc(settings, client, keep={version})
+    # leased from before the rename to after the flip: another build's garbage collection never sees it unowned
+    mine = lease.acquire(settings.index_root, version) if held is None else None
+    try:
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        _flip(settings, chunking, version)
+        _gc(settings, client, keep={version})
+    finally:
+        if mine is not None:
+            mine.release()
     report.built = True
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _gc(settings: Settings, client, keep: set[str]) -> None:
-    """Drop leftovers of interrupted builds and versions no pointer refers to.
+def gc(settings: Settings) -> None:
+    """Remove what no pointer names and nobody uses (a server calls it after letting go of an old version)."""
+    if settings.index_root.is_dir():
+        _gc(settings, chroma_client(settings), keep=set())
 
-    Only collections of versions this data dir built (a version dir or an interrupted `.tmp-<version>-<pid>`
-    dir) are dropped: a shared `chroma run` server also holds other users' collections.
+
+def _gc(settings: Settings, client, keep: set[str]) -> None:
+    """Drop leftovers of interrupted builds and versions no pointer refers to, unless someone still uses them.
+
+    - a version dir goes only if no CURRENT pointer names it and we get its lease exclusively (no reader);
+      its collection goes with it, while that lock is held, so nobody can open it half-deleted;
+    - a `.tmp-<version>-<pid>` dir goes only when process <pid> is gone (a build still running keeps it).
+    Only collections of versions this data dir built are dropped: a shared `chroma run` server also holds
+    other users' collections.
     """
-    live = {p.read_text().strip() for p in settings.index_root.glob("CURRENT-*") if p.is_file()} | keep
+    root = settings.index_root
+    live = {p.read_text().strip() for p in root.glob("CURRENT-*") if p.is_file()} | keep
     dropped: set[str] = set()
-    for d in settings.index_root.iterdir():
-        if d.is_dir() and d.name.startswith(".tmp-") and not d.name.endswith(f"-{os.getpid()}"):
-            dropped.add(d.name.split("-")[1])
-            shutil.rmtree(d, ignore_errors=True)
-        elif d.is_dir() and not d.name.startswith(".") and d.name not in live:
-            dropped.add(d.name)
-            shutil.rmtree(d, ignore_errors=True)
-    dropped -= live
+    busy: set[str] = set()
+    for d in sorted(root.iterdir()):
+        if not d.is_dir():
+            continue
+        m = _TMP.fullmatch(d.name)
+        if m:
+            if lease.pid_alive(int(m.group(2))):
+                busy.add(m.group(1))
+            else:
+                shutil.rmtree(d, ignore_errors=True)
+                dropped.add(m.group(1))
+        elif _VERSION.fullmatch(d.name) and d.name not in live:
+            with lease.exclusive(root, d.name) as ex:
+                if ex is None:
+                    busy.add(d.name)  # a server (or this process) still answers from it
+                    continue
+                shutil.rmtree(d, ignore_errors=True)
+                _drop_collections(client, {d.name})
+                lease.forget(ex)
+    _drop_collections(client, dropped - live - busy)
+    leases = root / lease.LEASE_DIR
+    for f in sorted(leases.glob("*.lock")) if leases.is_dir() else []:  # leases of versions long gone
+        v = f.stem
+        if _VERSION.fullmatch(v) and not (root / v).exists() and v not in busy:
+            with lease.exclusive(root, v) as ex:
+                if ex is not None:
+                    lease.forget(ex)
+
+
+def _drop_collections(client, versions: set[str]) -> None:
+    if not versions:
+        return
     try:
         for c in client.list_collections():
             cname = c if isinstance(c, str) else c.name
             m = re.fullmatch(r".+-([0-9a-f]{12})", cname)
-            if m and m.group(1) in dropped:
+            if m and m.group(1) in versions:
                 client.delete_collection(cname)
     except Exception:  # noqa: BLE001 - best effort; a server may refuse listing
         pass
@@ -284,6 +397,7 @@ class Index:
     understood: list[dict] = field(default_factory=list)  # per document: the ingest report
     bilingual: dict[str, list[str]] = field(default_factory=dict)  # English key -> corpus Chinese words
     sentence_vectors: np.ndarray | None = None  # one row per sentence, passages and sentences in order
+    held_lease: "lease.Lease | None" = field(default=None, repr=False, compare=False)  # held while open
 
     @property
     def learnt_terms(self) -> list[tuple[str, dict]]:
@@ -295,10 +409,38 @@ class Index:
         return {p.id: p for p in self.passages}
 
     @classmethod
-    def open(cls, settings: Settings, chunking: str = "sentences") -> "Index":
-        version = current_version(settings, chunking)
-        if not version:
-            raise FileNotFoundError(f"no index under {settings.index_root}; run `assistant ingest` first")
+    def open(cls, settings: Settings, chunking: str = "sentences", version: str | None = None) -> "Index":
+        """Open the CURRENT version (or `version`) and hold its lease until `close()` or garbage collection."""
+        tried: set[str] = set()
+        for _ in range(20):
+            v = version or current_version(settings, chunking)
+            if not v:
+                raise FileNotFoundError(f"no index under {settings.index_root}; run `assistant ingest` first")
+            held = lease.acquire(settings.index_root, v)
+            if not _complete(settings.index_root / v):
+                held.release()  # collected between reading CURRENT and locking it: read CURRENT again
+                if version or v in tried:
+                    raise FileNotFoundError(f"index version {v} is missing from {settings.index_root}; "
+                                            "run `assistant ingest`")
+                tried.add(v)
+                continue
+            try:
+                index = cls._load(settings, v)
+            except BaseException:
+                held.release()
+                raise
+            index.held_lease = held
+            weakref.finalize(index, held.release)
+            return index
+        raise FileNotFoundError(f"the index under {settings.index_root} keeps changing; try again")
+
+    def close(self) -> None:
+        """Let go of this version: garbage collection may remove it once nobody else holds it."""
+        if self.held_lease is not None:
+            self.held_lease.release()
+
+    @classmethod
+    def _load(cls, settings: Settings, version: str) -> "Index":
         root = settings.index_root / version
         manifest = json.loads((root / "manifest.json").read_text())
         passages = []

@@ -8,6 +8,7 @@ data: the `conditions:` section of a rules file (seed: corpus/rules.yaml), see `
 from __future__ import annotations
 
 import re
+import reprlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -28,8 +29,36 @@ BARE_GLUCOSE_MG_DL_FROM = Decimal(35)  # a unit-less glucose >= 35 is read as mg
 _I = re.IGNORECASE | re.ASCII  # ASCII \b: Python treats CJK as word characters ("做PRP吗")
 _NUMBER_FIELDS = ("age", "glucose_mmol_l", "glucose_mg_dl", "nsaid_last_dose_days_ago", "platelets_10e9_per_l")
 
+# Plausible ranges of the patient form's numbers, in one place: a value outside is a typo or a unit
+# mix-up (glucose 100000 mg/dL, platelets 1e9), never a fact the guard may act on. (low, high, unit).
+PLAUSIBLE: dict[str, tuple[Decimal, Decimal, str]] = {
+    "age": (Decimal(0), Decimal(130), "years"),
+    "glucose_mmol_l": (Decimal("0.5"), Decimal(60), "mmol/L"),
+    "glucose_mg_dl": (Decimal(9), Decimal(1100), "mg/dL"),
+    "platelets_10e9_per_l": (Decimal(0), Decimal(2000), "×10⁹/L"),
+    "nsaid_last_dose_days_ago": (Decimal(0), Decimal(36500), "days"),
+    "last_dose_days_ago": (Decimal(0), Decimal(36500), "days"),  # every medication
+}
+# `measures`: a rules file names its own lab measures; the ones known here get their own range, any
+# other one a wide finite one. Keys are lower case.
+PLAUSIBLE_MEASURES: dict[str, tuple[Decimal, Decimal, str]] = {
+    "glucose": PLAUSIBLE["glucose_mmol_l"],
+    "egfr": (Decimal(0), Decimal(250), "mL/min/1.73m²"),
+    "crcl": (Decimal(0), Decimal(250), "mL/min"),
+    "hba1c": (Decimal(2), Decimal(25), "%"),
+    "inr": (Decimal("0.5"), Decimal(20), ""),
+    "platelets": PLAUSIBLE["platelets_10e9_per_l"],
+    "alt": (Decimal(0), Decimal(20000), "U/L"),
+    "ast": (Decimal(0), Decimal(20000), "U/L"),
+    "wbc": (Decimal(0), Decimal(1000), "×10⁹/L"),
+    "hemoglobin": (Decimal(0), Decimal(300), "g/L"),
+}
+ANY_MEASURE = (Decimal(0), Decimal(10) ** 6, "")
+MAX_LIST_ITEMS = 100  # medications, conditions, measures, last doses
+MAX_NAME_CHARS = 200  # one medication, condition, measure or intervention name
 
-__all__ = ["CONDITIONS", "PatientContext", "ConditionTerms", "compile_conditions", "seed_conditions", "mentions",
+
+__all__ = ["CONDITIONS", "PLAUSIBLE", "PLAUSIBLE_MEASURES", "PatientContext", "ConditionTerms", "compile_conditions", "seed_conditions", "mentions",
            "extract_patient", "merge", "corpus_dir", "normalise_text", "negated", "clause_start", "clause_end",
            "Drug", "DrugLexicon", "load_drugs", "drugs_from_entries"]
 
@@ -58,31 +87,31 @@ class PatientContext:
         if not isinstance(d, dict):
             raise InputError("patient must be an object (dict) of fields")
         known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - known)
+        unknown = sorted(_show(k, 40) for k in d if k not in known)
         if unknown:
-            raise InputError(f"unknown patient field(s): {', '.join(map(str, unknown))}; "
+            raise InputError(f"unknown patient field(s): {', '.join(unknown[:10])}; "
                              f"allowed: {', '.join(sorted(known))}")
         out = cls()
         for name in _NUMBER_FIELDS:
             if d.get(name) is not None:
-                setattr(out, name, _number(name, d[name]))
-        if out.age is not None and out.age > 130:
-            raise InputError(f"patient field 'age' must be between 0 and 130, got {d['age']!r}")
+                setattr(out, name, _number(name, d[name], PLAUSIBLE[name]))
         if d.get("pregnant") is not None:
             if not isinstance(d["pregnant"], bool):
-                raise InputError(f"patient field 'pregnant' must be true or false, got {d['pregnant']!r}")
+                raise InputError(f"patient field 'pregnant' must be true or false, got {_show(d['pregnant'])}")
             out.pregnant = d["pregnant"]
         out.conditions = _str_list("conditions", d.get("conditions"))
         allowed = tuple(dict.fromkeys(CONDITIONS + tuple(conditions)))
         bad = [c for c in out.conditions if c not in allowed]
         if bad:
-            raise InputError(f"unknown condition(s): {', '.join(bad)}; allowed: {', '.join(allowed)}")
+            raise InputError(f"unknown condition(s): {', '.join(_show(c, 40) for c in bad[:10])}; "
+                             f"allowed: {', '.join(allowed)}")
         out.medications = _str_list("medications", d.get("medications"))
         if d.get("planned_intervention") is not None:
-            if not isinstance(d["planned_intervention"], str) or not d["planned_intervention"].strip():
-                raise InputError(f"patient field 'planned_intervention' must be a non-empty string, "
-                                 f"got {d['planned_intervention']!r}")
-            out.planned_intervention = d["planned_intervention"].strip()
+            v = d["planned_intervention"]
+            if not isinstance(v, str) or not v.strip() or len(v) > MAX_NAME_CHARS or not _encodable(v):
+                raise InputError(f"patient field 'planned_intervention' must be a non-empty name of at most "
+                                 f"{MAX_NAME_CHARS} characters, got {_show(v)}")
+            out.planned_intervention = v.strip()
         out.last_dose_days_ago = _number_map("last_dose_days_ago", d.get("last_dose_days_ago"))
         out.measures = _number_map("measures", d.get("measures"))
         return out
@@ -104,32 +133,66 @@ class PatientContext:
         return any(v not in (None, [], {}) for v in self.to_dict().values())
 
 
-def _number(name: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, str, Decimal)):
-        raise InputError(f"patient field '{name}' must be a number, got {v!r}")
+def _show(v: Any, limit: int = 60) -> str:
+    """A value for an error message: short, printable, never the whole of a huge or deeply nested value
+    (repr of 5,000 nested lists overflows the stack; repr of a 10,000-digit int raises)."""
     try:
-        x = Decimal(str(v).strip())
-    except Exception:
-        raise InputError(f"patient field '{name}' must be a number, got {v!r}") from None
+        rp = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+        rp.maxlevel, rp.maxstring, rp.maxother, rp.maxlong = 2, limit, limit, limit
+        r = rp.repr(v)
+    except Exception:  # noqa: BLE001 - anything unprintable: its type is enough
+        r = f"<{type(v).__name__}>"
+    r = r.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates shown escaped
+    return r if len(r) <= limit + 10 else r[:limit] + "…"
+
+
+def _encodable(s: str) -> bool:
+    """Valid Unicode text (no lone surrogate such as "\\ud800", which no UTF-8 output can carry)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _number(name: str, v: Any, bounds: tuple[Decimal, Decimal, str] | None = None) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, str, Decimal)):
+        raise InputError(f"patient field '{name}' must be a number, got {_show(v)}")
+    if isinstance(v, str) and len(v) > 40:
+        raise InputError(f"patient field '{name}' must be a number, got {_show(v)}")
+    try:
+        x = Decimal(str(v).strip().replace("_", "x"))  # "1_000" is no number a clinician writes
+    except Exception:  # noqa: BLE001 - not a number (or an int too long to print)
+        raise InputError(f"patient field '{name}' must be a number, got {_show(v)}") from None
     if not x.is_finite() or x < 0:
-        raise InputError(f"patient field '{name}' must be a non-negative number, got {v!r}")
+        raise InputError(f"patient field '{name}' must be a non-negative number, got {_show(v)}")
+    low, high, unit = bounds or ANY_MEASURE
+    if not low <= x <= high:
+        raise InputError(f"patient field '{name}' must be between {low:f} and {high:f}"
+                         f"{' ' + unit if unit else ''}, got {_show(v)}")
     return float(x)
 
 
 def _str_list(name: str, v: Any) -> list[str]:
     if v is None:
         return []
-    if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
-        raise InputError(f"patient field '{name}' must be a list of non-empty strings, got {v!r}")
+    if (not isinstance(v, list) or len(v) > MAX_LIST_ITEMS
+            or not all(isinstance(x, str) and x.strip() and len(x) <= MAX_NAME_CHARS and _encodable(x) for x in v)):
+        raise InputError(f"patient field '{name}' must be a list of non-empty strings (at most {MAX_LIST_ITEMS}, "
+                         f"each at most {MAX_NAME_CHARS} characters), got {_show(v)}")
     return [x.strip() for x in v]
 
 
 def _number_map(name: str, v: Any) -> dict[str, float]:
     if v is None:
         return {}
-    if not isinstance(v, dict) or not all(isinstance(k, str) and k.strip() for k in v):
-        raise InputError(f"patient field '{name}' must be an object of name: number, got {v!r}")
-    return {k.strip(): _number(f"{name}.{k}", x) for k, x in v.items()}
+    if (not isinstance(v, dict) or len(v) > MAX_LIST_ITEMS
+            or not all(isinstance(k, str) and k.strip() and len(k) <= MAX_NAME_CHARS and _encodable(k) for k in v)):
+        raise InputError(f"patient field '{name}' must be an object of name: number, got {_show(v)}")
+    if name == "measures":
+        return {k.strip(): _number(f"{name}.{k}", x, PLAUSIBLE_MEASURES.get(k.strip().lower(), ANY_MEASURE))
+                for k, x in v.items()}
+    return {k.strip(): _number(f"{name}.{k}", x, PLAUSIBLE[name]) for k, x in v.items()}
 
 
 # ----------------------------------------------------------------------------- condition lexicon

@@ -1,8 +1,9 @@
 """REST routes on the app's server: POST /api/ask and GET /api/health.
 
 Bad requests never reach a 500: malformed JSON and wrong shapes are 422, input the pipeline rejects
-(empty question, too long, control characters, bad patient fields) is 400; every error body is
-{"error": "<one clear sentence>"}.
+(empty question, too long, control characters, lone surrogates, too deeply nested, implausible patient
+values) is 400; every error body is {"error": "<one clear sentence>"}. An unexpected failure is a 500
+with a generic message (details only in the server log) and keeps the keep-alive connection open.
 """
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .config import Settings
 from .model import InputError
 
 log = logging.getLogger(__name__)
-MAX_TURNS = 50
+MAX_TURNS = Settings.max_turns  # the default; a server uses its settings' max_turns
+MAX_DEPTH = 20  # nesting of the JSON body: a valid one is 4 deep ({"patient": {"measures": {...}}})
 MAX_BODY_BYTES = 256 * 1024
 ASK_KEYS = {"turns", "patient", "audience"}
 
@@ -30,13 +33,13 @@ class BadRequest(Exception):
         self.status = status
 
 
-def parse_ask(body: Any) -> tuple[list[str], dict | None, str]:
+def parse_ask(body: Any, max_turns: int = MAX_TURNS) -> tuple[list[str], dict | None, str]:
     """Check the shape of an /api/ask body; the pipeline checks the content (InputError -> 400)."""
     if not isinstance(body, dict):
         raise BadRequest('the body must be a JSON object like {"turns": ["question"], "patient": null}')
-    unknown = sorted(set(body) - ASK_KEYS)
+    unknown = sorted(safe_text(repr(k)) for k in set(body) - ASK_KEYS)
     if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(unknown)}; allowed: turns, patient, audience")
+        raise BadRequest(f"unknown field(s): {', '.join(unknown[:10])}; allowed: turns, patient, audience")
     if "turns" not in body:
         raise BadRequest("missing 'turns': a list of strings, the last one is the question")
     turns = body["turns"]
@@ -46,8 +49,8 @@ def parse_ask(body: Any) -> tuple[list[str], dict | None, str]:
         raise BadRequest("'turns' must be a list of strings (earlier turns first, the question last)")
     if not turns:
         raise BadRequest("'turns' is empty: give at least one question", 400)
-    if len(turns) > MAX_TURNS:
-        raise BadRequest(f"'turns' has {len(turns)} entries; at most {MAX_TURNS} are accepted", 400)
+    if len(turns) > max_turns:
+        raise BadRequest(f"'turns' has {len(turns)} entries; at most {max_turns} are accepted", 400)
     patient = body.get("patient")
     if patient is not None and not isinstance(patient, dict):
         raise BadRequest("'patient' must be an object of patient fields or null")
@@ -55,8 +58,26 @@ def parse_ask(body: Any) -> tuple[list[str], dict | None, str]:
     if audience is None:
         audience = "clinician"
     if audience not in ("clinician", "patient"):
-        raise BadRequest(f"'audience' must be 'clinician' or 'patient', not {audience!r}")
+        raise BadRequest(f"'audience' must be 'clinician' or 'patient', not {safe_text(repr(audience))[:80]}")
     return turns, patient, audience
+
+
+def safe_text(s: str) -> str:
+    """Text that can be written as UTF-8 (lone surrogates escaped), for messages that echo input."""
+    return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """Nesting depth of parsed JSON, counted without recursion and only up to `limit` + 1."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (dict, list)):
+            deepest = max(deepest, d)
+            if deepest > limit:
+                return deepest
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
 
 
 def basic_auth(users: list[tuple[str, str]] | None):
@@ -86,10 +107,16 @@ def router(assistant, users: list[tuple[str, str]] | None = None) -> APIRouter:
             return _error(413, f"request body is larger than {MAX_BODY_BYTES // 1024} KiB")
         try:
             body = json.loads(raw.decode("utf-8")) if raw.strip() else None
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            return _error(400, f"the body is not valid UTF-8 JSON ({e})")
+        except RecursionError:
+            return _error(400, f"the body is nested too deeply; at most {MAX_DEPTH} levels are accepted")
+        except UnicodeDecodeError as e:
+            return _error(400, f"the body is not valid UTF-8 JSON (byte {e.start + 1} cannot be decoded)")
+        except ValueError as e:  # JSONDecodeError, and integers too long to convert
+            return _error(400, f"the body is not valid UTF-8 JSON ({str(e)[:200]})")
+        if depth(body) > MAX_DEPTH:
+            return _error(400, f"the body is nested too deeply; at most {MAX_DEPTH} levels are accepted")
         try:
-            turns, patient, audience = parse_ask(body)
+            turns, patient, audience = parse_ask(body, assistant.settings.max_turns)
         except BadRequest as e:
             return _error(e.status, str(e))
         from starlette.concurrency import run_in_threadpool
@@ -112,17 +139,46 @@ def router(assistant, users: list[tuple[str, str]] | None = None) -> APIRouter:
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse({"error": safe_text(message)}, status_code=status)
+
+
+class CatchAll:
+    """ASGI middleware: an unhandled exception becomes a generic JSON 500 and is not re-raised, so the
+    server keeps the client's keep-alive connection (Starlette's own handler re-raises, and uvicorn then
+    drops the connection). Only the exception type is logged: messages may hold patient values."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            log.error("unhandled %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"))
+            if started:
+                return  # the response is under way; nothing more can be said on this connection
+            body = json.dumps({"error": f"internal error ({type(exc).__name__}); the request was not answered"}
+                              ).encode()
+            await send({"type": "http.response.start", "status": 500,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
 
 
 def install(app: FastAPI, assistant, users: list[tuple[str, str]] | None = None) -> None:
     app.include_router(router(assistant, users))
+    app.add_middleware(CatchAll)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s", request.url.path)
-        return _error(500, f"internal error ({type(exc).__name__}); the request was not answered")

@@ -125,12 +125,25 @@ def test_pregnant_patient_form_shows_red_banner_above_answer(page):
 
 
 def test_export_conversation_markdown(page):
+    from urllib.parse import urljoin
+
+    page.locator("#form-meds textarea, #form-meds input").first.fill("布洛芬")
     ask(page, "PRP注射前需要停用NSAIDs多久?")
     page.locator("#clinician-export").click()
     link = page.locator("#export-file a[href*='.md']").first
     link.wait_for()
-    body = page.request.get(link.get_attribute("href")).text()
+    href = urljoin(page.url, link.get_attribute("href"))  # the app's one-time route, not Gradio's file cache
+    body = page.request.get(href).text()
     assert "PRP注射前需要停用NSAIDs多久?" in body and "[1]" in body and "7 天" in body
+    assert "布洛芬" not in body  # patient fields only when the box is ticked
+    assert page.request.get(href).status == 404  # downloaded once, then gone
+    page.locator("#export-patient input").check()
+    page.locator("#clinician-export").click()
+    page.wait_for_function("h => !document.querySelector('#export-file a') || "
+                           "document.querySelector('#export-file a').href !== h", arg=href)
+    link = page.locator("#export-file a[href*='.md']").first
+    link.wait_for()
+    assert "布洛芬" in page.request.get(urljoin(page.url, link.get_attribute("href"))).text()
 
 
 def test_switch_ui_to_english_and_ask_in_english(page, request):

@@ -30,6 +30,8 @@ Hard cases met while building it (kept as regression tests below):
 """
 from __future__ import annotations
 
+import json
+
 import os
 import re
 import shutil
@@ -229,6 +231,8 @@ def test_deterministic_and_serialisable() -> None:
     b = check("一位75岁的膝骨关节炎患者计划单次注射2亿个间充质干细胞")
     assert isinstance(a, GuardResult) and a.to_dict() == b.to_dict()
     assert a.to_dict()["patient"]["age"] == 75
+    round_trip = json.loads(json.dumps(a.to_dict(), ensure_ascii=False))  # JSON-safe, as the CLI prints it
+    assert round_trip == a.to_dict() and round_trip["level"] == a.level
 
 
 def test_elderly_age_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -278,6 +278,7 @@ def test_killed_build_leaves_the_previous_version_serving(new_data_dir, tmp_path
     index = Index.open(s)
     assert index.version == old and "cryo-test" not in index.sources
     assert _results(index, s, PRP_QUESTION) == before
+    index.close()  # an open Index holds a lease on its version; garbage collection keeps leased versions
 
     # the next build finishes the job and sweeps the leftover
     report = build(s2, progress=False)
