@@ -6,7 +6,9 @@ One Assistant is loaded per process and serves the Clinician, Patient and Evalua
 routes (assistant.rest) and the Gradio endpoint "/ask" (gradio_client). Nothing is fetched from the
 internet: analytics are off, the fonts are Gradio's bundled ones plus local system fonts.
 Login: set ASSISTANT_AUTH to "user:pass,user2:pass2" or to a file with one user:pass per line; the UI
-then asks for a login and the REST routes want HTTP Basic credentials.
+then asks for a login and the REST routes want HTTP Basic credentials, except GET /api/health (for load
+balancers; with login on it reports only status, index version and counts). Repeated failed logins, UI or
+REST, are throttled per client address and user name (assistant.rest.LoginThrottle; Settings.login_*).
 """
 from __future__ import annotations
 
@@ -201,12 +203,14 @@ def create_app(assistant, auth: list[tuple[str, str]] | None = None, eval_dir: P
 
     app = FastAPI(title="Clinical guideline assistant", docs_url="/api/docs", openapi_url="/api/openapi.json",
                   redoc_url=None)
-    rest.install(app, assistant, auth)
+    throttle = rest.LoginThrottle.from_settings(getattr(assistant, "settings", None), auth) if auth else None
+    rest.install(app, assistant, auth, throttle)
     store = exports_mod.ExportStore()  # private, one download per export, removed at exit
     exports_mod.install(app, store)
     app.state.exports = store
     blocks = build_ui(assistant, eval_dir=eval_dir, exports=store)
-    app = gr.mount_gradio_app(app, blocks, path="/", auth=auth, ssr_mode=False, css=CSS, head=HEAD,
+    ui_auth = rest.ui_login(auth, throttle) if auth else None  # the same users and throttle as REST
+    app = gr.mount_gradio_app(app, blocks, path="/", auth=ui_auth, ssr_mode=False, css=CSS, head=HEAD,
                               footer_links=["api"], mcp_server=False,
                               auth_message="临床指南助手 / Guideline assistant: please log in")
     # Gradio checks that a file given to an input was uploaded (not any server path named in the request)

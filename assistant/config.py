@@ -47,6 +47,13 @@ class Settings:
     # switches to a completed build on its next request, no restart (assistant.api.Assistant.poll).
     reload_index: bool = True
     reload_check_s: float = 0.5
+    # Failed-login throttle (assistant.rest.LoginThrottle; REST Basic auth and the UI login share it): after
+    # this many consecutive failures from one client address, or for one user name, further attempts are
+    # refused (HTTP 429) without checking the password for login_backoff_s, doubling with each further
+    # failure up to login_backoff_max_s. A success resets that address and user name.
+    login_max_failures: int = 5
+    login_backoff_s: float = 1.0
+    login_backoff_max_s: float = 60.0
 
     @property
     def index_root(self) -> Path:

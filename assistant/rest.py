@@ -4,13 +4,24 @@ Bad requests never reach a 500: malformed JSON and wrong shapes are 422, input t
 (empty question, too long, control characters, lone surrogates, too deeply nested, implausible patient
 values) is 400; every error body is {"error": "<one clear sentence>"}. An unexpected failure is a 500
 with a generic message (details only in the server log) and keeps the keep-alive connection open.
+
+Login (when ASSISTANT_AUTH is set): every route needs HTTP Basic credentials except GET /api/health, which
+load balancers poll; with login on it reports only status, index version and counts. Failed logins are
+throttled per client address and per user name (LoginThrottle, shared with the UI's login form): after
+Settings.login_max_failures consecutive failures, attempts get 429 without a password check until the
+back-off has passed.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
+import math
 import secrets
-from typing import Any
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Callable
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -80,27 +91,174 @@ def depth(value: Any, limit: int = MAX_DEPTH) -> int:
     return deepest
 
 
-def basic_auth(users: list[tuple[str, str]] | None):
+# ----------------------------------------------------------------------------------------- login
+# The throttle's numbers are Settings (login_max_failures, login_backoff_s, login_backoff_max_s); these two
+# only bound its memory and how long an old failure counts.
+MAX_TRACKED = 10_000  # client addresses (and user names) remembered at once; least recently failed go first
+FORGET_AFTER_S = 15 * 60  # failures are forgotten this long after the last one: a typo a day never locks out
+
+CLIENT_ADDRESS: contextvars.ContextVar[str] = contextvars.ContextVar("client_address", default="unknown")
+
+
+class LoginThrottle:
+    """Counts consecutive failed logins per client address and per user name, in memory, thread-safe.
+
+    After `max_failures` failures for a key, attempts are refused for `backoff_s`, doubling with every
+    further failure up to `backoff_max_s`; an attempt refused this way is not checked and not counted. A
+    success clears that address and that user name. Only configured user names are tracked (others can
+    never log in), and at most MAX_TRACKED addresses, so the tables stay bounded.
+    """
+
+    def __init__(self, max_failures: int = 5, backoff_s: float = 1.0, backoff_max_s: float = 60.0,
+                 users: list[str] | None = None, max_tracked: int = MAX_TRACKED,
+                 forget_after_s: float = FORGET_AFTER_S, clock: Callable[[], float] = time.monotonic):
+        self.max_failures = max(1, int(max_failures))
+        self.backoff_s = max(0.0, float(backoff_s))
+        self.backoff_max_s = max(self.backoff_s, float(backoff_max_s))
+        self.users = set(users) if users is not None else None
+        self.max_tracked = max(1, int(max_tracked))
+        self.forget_after_s = forget_after_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        # key -> [failures, time of the last failure, blocked until]
+        self._table: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, settings, users: list[tuple[str, str]] | None) -> "LoginThrottle":
+        settings = settings if settings is not None else Settings()
+        return cls(settings.login_max_failures, settings.login_backoff_s, settings.login_backoff_max_s,
+                   users=[u for u, _ in users or []])
+
+    def _keys(self, address: str, user: str) -> list[tuple[str, str]]:
+        keys = [("addr", address)]
+        if self.users is None or user in self.users:
+            keys.append(("user", user))
+        return keys
+
+    def _state(self, key: tuple[str, str], now: float) -> list[float] | None:
+        st = self._table.get(key)
+        if st is not None and now - st[1] > self.forget_after_s:
+            del self._table[key]
+            return None
+        return st
+
+    def retry_after(self, address: str, user: str) -> float:
+        """Seconds until this address and user name may try again; 0 when they may now."""
+        now = self.clock()
+        with self._lock:
+            waits = [st[2] - now for k in self._keys(address, user) if (st := self._state(k, now))]
+        return max([0.0, *waits])
+
+    def failed(self, address: str, user: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in self._keys(address, user):
+                st = self._state(key, now) or [0, now, 0.0]
+                st[0] += 1
+                st[1] = now
+                extra = st[0] - self.max_failures
+                if extra >= 0:
+                    st[2] = now + min(self.backoff_max_s, self.backoff_s * 2.0 ** min(extra, 40))
+                self._table[key] = st
+                self._table.move_to_end(key)
+            while len(self._table) > self.max_tracked:
+                self._table.popitem(last=False)
+
+    def succeeded(self, address: str, user: str) -> None:
+        with self._lock:
+            for key in self._keys(address, user):
+                self._table.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+def _throttled(wait: float) -> HTTPException:
+    secs = max(1, math.ceil(wait))
+    return HTTPException(429, f"too many failed logins; try again in {secs} s", headers={"Retry-After": str(secs)})
+
+
+def _valid(users: list[tuple[str, str]], user: str, password: str) -> bool:
+    ok = False
+    for u, p in users:  # every entry compared, in constant time, so timing does not tell which part failed
+        ok |= secrets.compare_digest(user.encode("utf-8", "surrogatepass"), u.encode()) & \
+            secrets.compare_digest(password.encode("utf-8", "surrogatepass"), p.encode())
+    return bool(ok)
+
+
+def check_login(users: list[tuple[str, str]], throttle: LoginThrottle | None, address: str, user: str,
+                password: str) -> bool:
+    """True for a valid login; raises 429 (password unchecked) while this address or user is backed off."""
+    if throttle is not None:
+        wait = throttle.retry_after(address, user)
+        if wait > 0:
+            log.warning("login refused: throttled for %.1f s more", wait)
+            raise _throttled(wait)
+    ok = _valid(users, user, password)
+    if throttle is not None:
+        (throttle.succeeded if ok else throttle.failed)(address, user)
+    return ok
+
+
+def ui_login(users: list[tuple[str, str]], throttle: LoginThrottle | None) -> Callable[[str, str], bool]:
+    """The UI's login check (Gradio's auth callable): the same users and throttle as REST. The client address
+    comes from ClientAddress; a throttled attempt is answered 429 by raising from inside Gradio's /login."""
+
+    def check(username: str, password: str) -> bool:
+        return check_login(users, throttle, CLIENT_ADDRESS.get(), username, password)
+
+    return check
+
+
+def client_address(scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class ClientAddress:
+    """ASGI middleware: makes the client address visible to the UI's login check (CLIENT_ADDRESS)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            CLIENT_ADDRESS.set(client_address(scope))
+        return await self.app(scope, receive, send)
+
+
+def basic_auth(users: list[tuple[str, str]] | None, throttle: LoginThrottle | None = None):
     """A dependency that checks HTTP Basic credentials when login is configured, else does nothing."""
     security = HTTPBasic(auto_error=False)
 
-    def check(creds: HTTPBasicCredentials | None = Depends(security)) -> None:
+    def check(request: Request, creds: HTTPBasicCredentials | None = Depends(security)) -> None:
         if not users:
             return
-        ok = creds is not None and any(
-            secrets.compare_digest(creds.username.encode(), u.encode())
-            & secrets.compare_digest(creds.password.encode(), p.encode()) for u, p in users)
-        if not ok:
+        if creds is None or not check_login(users, throttle, client_address(request.scope), creds.username,
+                                            creds.password):
             raise HTTPException(401, "login required: send HTTP Basic credentials",
                                 headers={"WWW-Authenticate": "Basic"})
 
     return check
 
 
-def router(assistant, users: list[tuple[str, str]] | None = None) -> APIRouter:
-    r = APIRouter(prefix="/api", dependencies=[Depends(basic_auth(users))])
+# Health with login on: enough for a load balancer, nothing about the documents or the set-up.
+PUBLIC_HEALTH_KEYS = ("status", "corpus_version", "passages", "index_loading")
 
-    @r.post("/ask", summary="Answer a question with citations and guard findings")
+
+def public_health(h: dict) -> dict:
+    out = {k: h[k] for k in PUBLIC_HEALTH_KEYS if k in h}
+    if isinstance(h.get("documents"), (list, tuple, dict)):
+        out["document_count"] = len(h["documents"])
+    return out
+
+
+def router(assistant, users: list[tuple[str, str]] | None = None,
+           throttle: LoginThrottle | None = None) -> APIRouter:
+    r = APIRouter(prefix="/api")
+    login = [Depends(basic_auth(users, throttle))]
+
+    @r.post("/ask", summary="Answer a question with citations and guard findings", dependencies=login)
     async def ask(request: Request) -> JSONResponse:
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
@@ -127,13 +285,14 @@ def router(assistant, users: list[tuple[str, str]] | None = None) -> APIRouter:
             return _error(400, str(e))
         return JSONResponse(ans.to_dict())
 
-    @r.get("/ask", include_in_schema=False)
+    @r.get("/ask", include_in_schema=False, dependencies=login)
     def ask_get() -> JSONResponse:
         return _error(405, 'use POST /api/ask with a JSON body like {"turns": ["question"], "patient": null}')
 
-    @r.get("/health", summary="Index version, documents and embedder")
+    @r.get("/health", summary="Index version, documents and embedder (no login needed; less when login is on)")
     def health() -> dict:
-        return assistant.health()
+        h = assistant.health()
+        return public_health(h) if users else h
 
     return r
 
@@ -174,8 +333,12 @@ class CatchAll:
             await send({"type": "http.response.body", "body": body})
 
 
-def install(app: FastAPI, assistant, users: list[tuple[str, str]] | None = None) -> None:
-    app.include_router(router(assistant, users))
+def install(app: FastAPI, assistant, users: list[tuple[str, str]] | None = None,
+            throttle: LoginThrottle | None = None) -> None:
+    if users and throttle is None:
+        throttle = LoginThrottle.from_settings(getattr(assistant, "settings", None), users)
+    app.include_router(router(assistant, users, throttle))
+    app.add_middleware(ClientAddress)
     app.add_middleware(CatchAll)
 
     @app.exception_handler(StarletteHTTPException)
