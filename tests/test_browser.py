@@ -229,6 +229,9 @@ def test_evaluator_tab_uploaded_sets(page, tmp_path):
     good = tmp_path / "three.jsonl"
     good.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
     page.locator("#eval-upload button[aria-label*='Clear'], #eval-upload button[aria-label*='清除']").first.click()
+    # the upload box re-renders after Clear: wait until the old file is gone before choosing the new one,
+    # or the file goes to the input being replaced (seen under load on 2 cores)
+    page.locator("#eval-upload").get_by_text("broken.jsonl").wait_for(state="detached")
     page.locator("#eval-upload input[type=file]").set_input_files(str(good))
     page.locator("#eval-upload").get_by_text("three.jsonl").wait_for()
     page.locator("#eval-run").click()
