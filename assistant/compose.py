@@ -31,6 +31,7 @@ _LIST_QUESTION = re.compile(r"哪些|有哪几|包括什么|包括哪|都有什�
 _LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
 _ENUMERATION = re.compile(r"(包括|如下|有以下)[^。]*[：:]|[①⑴]|（1）|\(1\)")
 _CONTINUES = re.compile(r"[；;：:]\s*$")  # the enumeration goes on after this sentence
+_CLAUSE_GOES_ON = re.compile(r"[；;]\s*$")  # the statement goes on after this clause
 LIST_MAX_SENTENCES = 8  # a list question keeps its list whole, up to this many sentences
 CLAUSE_CHAIN = 2  # clauses after a sentence that ends in "；" that belong to the same statement
 
@@ -55,14 +56,11 @@ def _with_list_items(chosen: list[Sentence], scorer: SupportScorer, limit: int) 
             out.append(s)
         if not (_LIST_HEADER.search(s.zh) or _ENUMERATION.search(s.zh)):
             continue
-        siblings = scorer.sentences.get(s.passage.id, [])
-        prev = s
-        for t in siblings[siblings.index(s) + 1:]:
-            if len(out) >= limit or not _CONTINUES.search(prev.zh):
+        for t in scorer.following(s, _CONTINUES):
+            if len(out) >= limit:
                 break
             if t not in out:
                 out.append(t)
-            prev = t
     return out[:max(limit, 1)]
 
 
@@ -73,15 +71,13 @@ def _with_clause_chain(chosen: list[Sentence], scorer: SupportScorer, limit: int
     for s in chosen:
         if s not in out:
             out.append(s)
-        siblings = scorer.sentences.get(s.passage.id, [])
-        prev, added = s, 0
-        for t in siblings[siblings.index(s) + 1:]:
-            if added >= CLAUSE_CHAIN or len(out) >= limit or not re.search(r"[；;]\s*$", prev.zh):
+        added = 0
+        for t in scorer.following(s, _CLAUSE_GOES_ON):
+            if added >= CLAUSE_CHAIN or len(out) >= limit:
                 break
             if t not in out:
                 out.append(t)
                 added += 1
-            prev = t
     return out
 
 

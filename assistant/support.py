@@ -160,7 +160,8 @@ class Sentence:
     terms: frozenset[str]
     context: str  # folded section path + document title: the sentence's implied subject
     attrs: frozenset[str]
-    order: int
+    order: int  # position in the whole index (row of the sentence vectors)
+    pos: int = 0  # position in its passage
 
 
 @dataclass
@@ -192,11 +193,11 @@ class SupportScorer:
             views = []
             ens = p.sentences_en or ("",) * len(p.sentences)
             section = " ".join(p.section)
-            for span, en in zip(p.sentences, ens):
+            for pos, (span, en) in enumerate(zip(p.sentences, ens)):
                 zh = text[span[0]:span[1]]
                 views.append(Sentence(p, span, zh, en, fold_text(f"{section} {zh} {en}"),
                                       frozenset(content_terms(f"{zh} {en}") | content_terms(section)),
-                                      fold_text(f"{section} {title}"), sentence_attributes(zh), order))
+                                      fold_text(f"{section} {title}"), sentence_attributes(zh), order, pos))
                 order += 1
             self.sentences[p.id] = views
         every = [s for vs in self.sentences.values() for s in vs]
@@ -210,6 +211,7 @@ class SupportScorer:
         self._interventions = [form_pattern(t.forms) for t in glossary.terms if t.kind == "intervention" and t.forms]
         self.unknown_idf = math.log(1 + self.n) * 2.0
         self._weights: dict[str, float] = {}
+        self._dfs: dict[str, int] = {}
 
     # -- concepts ----------------------------------------------------------------------------
     def concepts(self, question: str) -> list[Concept]:
@@ -243,13 +245,23 @@ class SupportScorer:
         close = difflib.get_close_matches(token, self._en_vocab, n=1, cutoff=0.85)
         return close[0] if close else token
 
+    def doc_freq(self, c: Concept) -> int:
+        """Sentences that mention the concept (its forms, its token or its Chinese alternatives)."""
+        if c.label not in self._dfs:
+            if c.pattern is not None:
+                self._dfs[c.label] = sum(1 for s in self._every if c.pattern.search(s.text))
+            else:
+                self._dfs[c.label] = self.df.get(c.token, 0) or sum(
+                    1 for s in self._every if any(a in s.terms for a in c.alts))
+        return self._dfs[c.label]
+
     def weight(self, c: Concept) -> float:
         """idf over sentences; ordinary words weigh little, and phrasing nothing when the corpus lacks it."""
         if c.label not in self._weights:
+            df = self.doc_freq(c)
             if c.pattern is not None:
-                df = sum(1 for s in self._every if c.pattern.search(s.text))
                 w = math.log(1 + self.n / df) if df else self.unknown_idf
-            elif df := self.df.get(c.token, 0) or sum(1 for s in self._every if any(a in s.terms for a in c.alts)):
+            elif df:
                 ordinary = c.word in GENERIC or is_ordinary(c.word)
                 w = math.log(1 + self.n / df) * (0.25 if ordinary else 1.0)
             else:
@@ -290,11 +302,6 @@ class SupportScorer:
             return True
         return c.token not in self.df and zipf(c.word) < RARE_EN_ZIPF
 
-    def _in_corpus(self, c: Concept) -> bool:
-        if c.pattern is not None:
-            return any(c.pattern.search(s.text) for s in self._every)
-        return c.token in self.df or any(a in self.df for a in c.alts)
-
     def _has_key(self, key: Concept | None, s: Sentence) -> bool:
         """The sentence giving an amount names the question's most specific concept (羟氯喹 in "羟氯喹的
         常用剂量"), itself or in the sentence before it; otherwise it is another thing's amount."""
@@ -319,9 +326,17 @@ class SupportScorer:
         return not s.zh.strip() or bool(topics and not re.search(r"\d", s.zh))
 
     def _previous(self, s: Sentence) -> Sentence | None:
-        views = self.sentences.get(s.passage.id, [])
-        i = views.index(s) if s in views else 0
-        return views[i - 1] if i > 0 else None
+        return self.sentences[s.passage.id][s.pos - 1] if s.pos > 0 else None
+
+    def following(self, s: Sentence, continues: re.Pattern[str]):
+        """The sentences after `s` in its passage, for as long as the one before ends as `continues` says
+        (a statement or an enumeration cut at "；" / "：" goes on)."""
+        prev = s
+        for t in self.sentences[s.passage.id][s.pos + 1:]:
+            if not continues.search(prev.zh):
+                return
+            yield t
+            prev = t
 
     def on_subject(self, concepts: list[Concept], s: Sentence) -> bool:
         """The sentence is not about another intervention than the one asked about: it (or its section)
@@ -368,7 +383,7 @@ class SupportScorer:
         chosen: list[tuple[Sentence, float]] = []
         answered = bool(on_subject)
         attr_cov = 1.0
-        known = [c for c in concepts if not c.intervention and self._in_corpus(c)]  # absent ones: coverage's job
+        known = [c for c in concepts if not c.intervention and self.doc_freq(c) > 0]  # absent ones: coverage's job
         key = max(known, key=self.weight, default=None)
         for a in attrs:
             best = max((r for r in on_subject if a in r[0].attrs and self._amount_on_topic(r[0], a, concepts)
