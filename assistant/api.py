@@ -24,7 +24,7 @@ from typing import Any, Iterator
 from . import guard as guard_mod
 from .compose import SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
-from .crosslingual import expand_query
+from .crosslingual import expand_query, query_groups
 from .lexicon import GENERIC, PHRASING_EN
 from .conversation import resolve
 from .embed import Embedder, get_embedder
@@ -267,8 +267,10 @@ class Assistant:
         return self._search(question, k)[0]
 
     def _search(self, question: str, k: int | None = None) -> tuple[list[ScoredPassage], Query]:
-        expanded = expand_query(self.glossary.expand(question), self.index.bilingual, PHRASING_EN | GENERIC)
-        q = Query(question, expanded, self.embedder)
+        skip = PHRASING_EN | GENERIC
+        expanded = expand_query(self.glossary.expand(question), self.index.bilingual, skip)
+        groups = self.glossary.synonym_groups(question) + query_groups(question, self.index.bilingual, skip)
+        q = Query(question, expanded, self.embedder, tuple(groups))
         return self.searcher.search(q, k or self.settings.top_k), q
 
     @_pinned

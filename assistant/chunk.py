@@ -13,7 +13,10 @@ from collections.abc import Iterable
 from .model import Passage, Segment
 from .normalise import Normalised
 
-_END = re.compile(r"[。！？；!?;]+[”’」』)）]*")
+# An English full stop ends a sentence before a space and a capital ("… in China. However, …"), not
+# after a decimal digit or a short abbreviation (et al., e.g., Fig., vs.).
+_END = re.compile(r"[。！？；!?;]+[”’」』)）]*|(?<![\d.])(?<!\b[A-Za-z])(?<!\bal)(?<!\bvs)(?<!\bFig)(?<!\bNo)(?<!\bDr)"
+                  r"(?<!\be\.g)(?<!\bi\.e)\.(?=\s+[A-Z“\"(])")
 _OPENERS = {"（": "(", "(": "(", "[": "[", "【": "【", "〔": "〔"}  # full- and half-width pair up
 _CLOSERS = {"）": "(", ")": "(", "]": "[", "】": "【", "〕": "〔"}
 

@@ -29,13 +29,14 @@ class Settings:
     retriever: str = "hybrid"  # hybrid | bm25 | dense
     sentence_search: bool = True  # hybrid also fuses dense search over single sentences
     # Refusal: the answer needs a passage sharing enough query terms AND a dense score above the floor
-    # Calibrated by 5-fold cross-validation on eval/dev.jsonl (benchmarks/calibrate_refusal.py: the median of
-    # the folds' choices; eval/reports/calibration/): joint concept coverage of the chosen sentences.
-    min_term_overlap: float = 0.35
+    # Calibrated by 5-fold cross-validation on eval/dev.jsonl pooled with eval/second-guideline.jsonl (two
+    # guidelines; benchmarks/calibrate_refusal.py: the median of the folds' choices, CV balanced accuracy
+    # 0.875; eval/reports/calibration/): joint concept coverage of the chosen sentences.
+    min_term_overlap: float = 0.40
     min_dense_score: float = 0.80
     # The sentence that gives an asked amount (dose, duration, rate) must itself cover this much of the
     # question, or a neighbouring sentence's number would be borrowed.
-    min_attribute_coverage: float = 0.35  # cross-validated with min_term_overlap
+    min_attribute_coverage: float = 0.40  # cross-validated with min_term_overlap
     max_question_chars: int = 2000
     max_turns: int = 50  # one conversation's turns, the same in the CLI, REST and the web app
     max_answer_sentences: int = 3

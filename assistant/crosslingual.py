@@ -81,6 +81,13 @@ def lookup(dictionary: dict[str, list[str]], words: list[str]) -> dict[str, list
     return found
 
 
+def query_groups(question: str, dictionary: dict[str, list[str]], skip: frozenset[str] = frozenset()
+                 ) -> list[tuple[str, ...]]:
+    """Each English word of the question with the corpus's Chinese words for it: one concept each."""
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z\-']+", question) if w.lower() not in skip]
+    return [(w, *alts[:QUERY_ALTERNATIVES]) for w, alts in lookup(dictionary, words).items()]
+
+
 def expand_query(question: str, dictionary: dict[str, list[str]], skip: frozenset[str] = frozenset()) -> str:
     """The question plus the corpus's Chinese words for its English words (not for phrasing words)."""
     words = [w for w in re.findall(r"[A-Za-z][A-Za-z\-']+", question) if w.lower() not in skip]

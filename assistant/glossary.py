@@ -55,6 +55,10 @@ class Glossary:
         return [t for s, e, t in spans
                 if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in spans)]
 
+    def synonym_groups(self, text: str) -> list[tuple[str, ...]]:
+        """The surface forms of each term the text mentions: one concept for BM25, however many forms."""
+        return [t.forms for t in self.find(text)]
+
     def with_terms(self, learnt: list[tuple[str, dict]]) -> "Glossary":
         """This glossary plus terms a document taught (zh + en + abbreviation), unless already known."""
         known = {f.lower() for t in self.terms for f in t.forms}

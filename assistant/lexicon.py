@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["ORDINARY_ZIPF", "GENERIC", "PHRASING_EN", "zipf", "is_ordinary", "is_noun", "absent_weight", "spell_en"]
+__all__ = ["ORDINARY_ZIPF", "GENERIC", "PHRASING_EN", "zipf", "is_ordinary", "is_phrasing", "is_noun", "absent_weight",
+           "spell_en"]
 
 # Measured (stack notes + dev set): ordinary words score 4-6 (以后 5.46, 正常 5.14, contain 4.50,
 # listed 4.69, over 6.08); domain terms below 3.5 (偏头痛 2.79, 间充质 2.04, temporomandibular 2.02).
@@ -19,6 +20,9 @@ ORDINARY_ZIPF = {"zh": 3.4, "en": 3.9}
 _NOUN_TAGS = frozenset({"n", "nz", "nr", "ns", "nt", "nw", "vn", "eng"})
 RARE_ZIPF = 3.2  # below this a Chinese non-noun is still likely a term (脱发 3.08), above it phrasing (太低 3.33)
 COMMON_EN_NOUN_ZIPF = 5.6  # above this an English word is too general to name a concept (over, side)
+# Above this a Chinese word is phrasing whether or not the corpus has it (我们 6.5, 时间 5.9, 一次 5.5,
+# 处理 5.4, 才能 5.4); population and domain words stay below (儿童 5.1, 检查 5.1, 感染 4.7).
+PHRASING_ZIPF_ZH = 5.3
 
 # Nouns that say who asks or what kind of answer is wanted, not what the question is about.
 GENERIC = frozenset("""好处 作用 效果 疗效 区别 优点 缺点 风险 原因 禁用 适合 适用 推荐 建议 注意 注意事项 安全 有效
@@ -58,10 +62,17 @@ def is_ordinary(word: str) -> bool:
     return zipf(word) >= ORDINARY_ZIPF[lang]
 
 
+def is_phrasing(word: str) -> bool:
+    """How a question is put, never what it is about: weighs nothing, present in the corpus or not."""
+    if word.isascii():
+        return word.lower() in PHRASING_EN
+    return zipf(word) >= PHRASING_ZIPF_ZH
+
+
 def absent_weight(word: str, in_jieba_dict: bool) -> float:
     """Share of the 'unknown concept' weight for a word the corpus lacks: 1 = a concept the sources
     do not cover (偏头痛, 儿童, temporomandibular), 0 = phrasing (太低, 人能, listed, roughly)."""
-    if word in GENERIC or re.fullmatch(r"[\d.]+", word):
+    if word in GENERIC or is_phrasing(word) or re.fullmatch(r"[\d.]+", word):
         return 0.0
     z = zipf(word)
     if not word.isascii():

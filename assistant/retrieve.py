@@ -29,6 +29,7 @@ class Query:
     text: str
     expanded: str
     embedder: Embedder
+    groups: tuple[tuple[str, ...], ...] = ()  # synonymous forms (MTX | 甲氨蝶呤 | methotrexate): one concept each
 
     @cached_property
     def tokens(self) -> list[str]:
@@ -56,10 +57,24 @@ class BM25Searcher(Searcher):
         toks = [t for t in query.tokens if t in vocab]
         if not toks:
             return []
-        scores = self.index.bm25.get_scores(toks)
+        scores = self._scores(toks, query.groups)
         order = np.argsort(-scores, kind="stable")[:k]
         return [ScoredPassage(self.index.passages[i], float(scores[i]), r + 1, {"bm25": float(scores[i])})
                 for r, i in enumerate(order) if scores[i] > 0]
+
+    def _scores(self, toks: list[str], groups: tuple[tuple[str, ...], ...]) -> np.ndarray:
+        """BM25 with each group of synonyms scored once, by its best form in each passage: a passage
+        that spells out 甲氨蝶呤 (methotrexate，MTX) must not outscore one that just says MTX threefold."""
+        bm25 = self.index.bm25
+        forms = [[[t for t in tokenize(f) if t in bm25.vocab_dict] for f in g] for g in groups]
+        grouped = {t for g in forms for f in g for t in f}
+        rest = [t for t in toks if t not in grouped]
+        scores = bm25.get_scores(rest) if rest else np.zeros(len(self.index.passages))
+        for g in forms:
+            per_form = [bm25.get_scores(f) for f in g if f]
+            if per_form:
+                scores = scores + np.max(per_form, axis=0)
+        return scores
 
 
 @dataclass

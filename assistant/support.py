@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
 from .index import Index
-from .lexicon import GENERIC, absent_weight, is_ordinary, spell_en, zipf
+from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, spell_en, zipf
 from .model import Passage, ScoredPassage
 from .quantities import parse_quantities
 from .tokens import _WORD, STOP, content_terms, fold_text, stem
@@ -261,6 +261,8 @@ class SupportScorer:
             df = self.doc_freq(c)
             if c.pattern is not None:
                 w = math.log(1 + self.n / df) if df else self.unknown_idf
+            elif is_phrasing(c.word):
+                w = 0.0
             elif df:
                 ordinary = c.word in GENERIC or is_ordinary(c.word)
                 w = math.log(1 + self.n / df) * (0.25 if ordinary else 1.0)

@@ -1,6 +1,10 @@
 """Refusal calibration by k-fold cross-validation on the dev set (never on a held-out set).
 
-    python benchmarks/calibrate_refusal.py [eval/dev.jsonl] [--folds 5] [--out eval/reports/calibration]
+    python benchmarks/calibrate_refusal.py [SET[@DATA_DIR] ...] [--folds 5] [--out eval/reports/calibration]
+
+Several sets pool their items, each answered from its own index: `eval/dev.jsonl
+eval/second-guideline.jsonl@/tmp/mtx` (the second guideline ingested into /tmp/mtx) calibrates on two
+guidelines at once, so the thresholds are not the seed texts' alone.
 
 For every question the support features are computed once (joint coverage, coverage of the sentence
 giving the asked attribute, whether such a sentence exists). Each fold picks the thresholds that
@@ -17,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dataclasses import replace
+
 from assistant.api import Assistant
+from assistant.config import Settings
 from assistant.conversation import resolve
 from assistant.language import to_simplified
 
@@ -99,12 +106,16 @@ def roc(rows: list[dict], out: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("set", nargs="?", default="eval/dev.jsonl")
+    ap.add_argument("sets", nargs="*", default=["eval/dev.jsonl"], metavar="SET[@DATA_DIR]")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--out", default="eval/reports/calibration")
     args = ap.parse_args()
-    a = Assistant.load()
-    rows = features(a, args.set)
+    rows: list[dict] = []
+    for spec in args.sets:
+        path, _, data_dir = spec.partition("@")
+        settings = Settings.load()
+        a = Assistant.load(replace(settings, data_dir=Path(data_dir)) if data_dir else settings)
+        rows += features(a, path)
     result = cross_validate(rows, args.folds, a.settings.min_dense_score)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -248,3 +248,13 @@ def test_the_seed_list_header_moves_to_its_items_at_200(docs):
     doc = docs["bmac-subchondral-knee-oa"]
     p = next(p for p in chunk(doc, 200) if "其致病机制包括:" in p.text)
     assert p.text.startswith("其致病机制包括:\n1) 增加软骨下骨内压")
+
+
+def test_english_sentences_end_at_a_full_stop_before_a_capital():
+    """An English abstract or guideline is cut into sentences too, but not at 2.5, et al. or e.g."""
+    text = ("Methotrexate is the anchor drug in China. However, doses stay low, e.g. Most start at 7.5 mg. "
+            "Smith et al. Found 2.5 mg. The end")
+    seg = Segment("d", 0, len(text), text, "paragraph")
+    assert [text[s:e] for s, e in sentence_spans(seg)] == [
+        "Methotrexate is the anchor drug in China.", "However, doses stay low, e.g. Most start at 7.5 mg.",
+        "Smith et al. Found 2.5 mg.", "The end"]

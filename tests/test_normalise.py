@@ -335,11 +335,13 @@ def test_front_matter_is_set_aside(article, needle):
     assert not [s.text for s in article.segments if needle in s.text]
 
 
-def test_title_abstract_keywords_and_body_stay(article):
+def test_title_and_body_stay_abstract_and_keywords_go(article):
+    """The abstract restates the body and the keywords answer nothing: both are set aside, with a reason."""
     texts = [s.text for s in article.segments]
     assert texts[0] == "# 甲氨蝶呤治疗类风湿关节炎中国专家共识（2025版）" and article.segments[0].kind == "heading"
-    assert any(t.startswith("【摘要】") for t in texts) and any(t.startswith("【关键词】") for t in texts)
-    assert any(t.startswith("【Abstract】") for t in texts)
+    assert not any(t.startswith(("【摘要】", "【Abstract】", "【关键词】", "【Key words】")) for t in texts)
+    assert _reason_of(article, "【摘要】") == _reason_of(article, "【Abstract】") == "abstract (restated in the body)"
+    assert _reason_of(article, "【关键词】") == "keywords"
     body = next(s for s in article.segments if s.text.startswith("类风湿关节炎（rheumatoid arthritis"))
     assert body.section == ("甲氨蝶呤治疗类风湿关节炎中国专家共识（2025版）",)
     for s in article.segments:
@@ -406,7 +408,8 @@ def test_real_guideline_conversion_if_present(rules, suffix):
     doc = read_document(path)
     n = normalise("mtx", doc.text, rules, doc.noise)
     known = {"front matter", "reference list", "conflict of interest", "page header/footer",
-             "image or table caption", "repeated line (caption or banner)"}
+             "image or table caption", "repeated line (caption or banner)", "abstract (restated in the body)",
+             "keywords"}
     assert {r.reason for r in n.removals} <= known
     assert {"front matter", "reference list"} <= {r.reason for r in n.removals}
     for s in n.segments:
