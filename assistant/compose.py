@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from .model import Citation, Passage, ScoredPassage, SourceMeta
 from .quantities import Quantity, format_en, format_zh, parse_quantities
-from .support import Sentence, Support, SupportScorer
+from .support import ENUMERATION, LIST_HEADER, LIST_QUESTION, Sentence, Support, SupportScorer
 
 __all__ = ["compose", "refusal", "make_citation", "premise_line", "REFUSAL", "SEE_ALSO", "TRANSLATION_NOTE",
            "NO_TRANSLATION_NOTE", "PREMISE_LEAD", "is_list_question"]
@@ -26,10 +26,6 @@ TRANSLATION_NOTE = "(English translation of the Chinese guideline text; the Chin
 NO_TRANSLATION_NOTE = ("(No English translation of this guideline is available: the cited sentences are quoted in "
                        "the original Chinese; numbers can be checked against them.)")
 PREMISE_LEAD = {"zh": "来源写的是", "en": "The source says"}
-_LIST_QUESTION = re.compile(r"哪些|有哪几|包括什么|包括哪|都有什么|有什么(?!用|区别|不同)|列出|\blist\b|what are the|"
-                            r"which (conditions|patients|drugs|factors|items|signs)|name the", re.I)
-_LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
-_ENUMERATION = re.compile(r"(包括|如下|有以下)[^。]*[：:]|[①⑴]|（1）|\(1\)")
 _CONTINUES = re.compile(r"[；;：:]\s*$")  # the enumeration goes on after this sentence
 _CLAUSE_GOES_ON = re.compile(r"[；;]\s*$")  # the statement goes on after this clause
 LIST_MAX_SENTENCES = 8  # a list question keeps its list whole, up to this many sentences
@@ -37,7 +33,7 @@ CLAUSE_CHAIN = 2  # clauses after a sentence that ends in "；" that belong to t
 
 
 def is_list_question(question: str) -> bool:
-    return bool(_LIST_QUESTION.search(question))
+    return bool(LIST_QUESTION.search(question))
 
 
 def make_citation(n: int, passage: Passage, span: tuple[int, int], meta: SourceMeta, text: str,
@@ -54,7 +50,7 @@ def _with_list_items(chosen: list[Sentence], scorer: SupportScorer, limit: int) 
     for s in chosen:
         if s not in out:
             out.append(s)
-        if not (_LIST_HEADER.search(s.zh) or _ENUMERATION.search(s.zh)):
+        if not (LIST_HEADER.search(s.zh) or ENUMERATION.search(s.zh)):
             continue
         for t in scorer.following(s, _CONTINUES):
             if len(out) >= limit:

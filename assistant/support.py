@@ -21,7 +21,8 @@ from .model import Passage, ScoredPassage
 from .quantities import parse_quantities
 from .tokens import _WORD, STOP, content_terms, fold_text, stem
 
-__all__ = ["Concept", "Sentence", "Support", "SupportScorer", "ATTRIBUTES", "asked_attributes"]
+__all__ = ["Concept", "Sentence", "Support", "SupportScorer", "ATTRIBUTES", "asked_attributes", "LIST_QUESTION",
+           "LIST_HEADER", "ENUMERATION"]
 
 # What kind of answer a question wants (question pattern), and how a sentence can give it.
 ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
@@ -69,6 +70,13 @@ RARE_EN_ZIPF = 3.0  # an English word this rare (a drug, a named condition) that
 KEY_MIN_WEIGHT = 2.5  # only a rare concept is "the" thing an amount must be about
 RANK_BONUS = 0.05  # the passage's retrieval rank breaks ties between equally covering sentences
 PRECISION_WEIGHT = 0.3  # per figure of the question the sentence repeats ("eGFR 30-44" -> the 30～44 row)
+LISTS_PER_ANSWER = 2  # a list question may get two fully covering lists (绝对禁忌证 and 相对禁忌证)
+LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① …", "A、B、C") beats one that names one item
+# A question asking for a list, and a sentence that gives one (a header or an enumeration).
+LIST_QUESTION = re.compile(r"哪些|有哪几|包括什么|包括哪|都有什么|有什么(?!用|区别|不同)|列出|\blist\b|what are the|"
+                           r"which (conditions|patients|drugs|factors|items|signs)|name the", re.I)
+LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
+ENUMERATION = re.compile(r"(包括|如下|有以下)[^。]*[：:]|[①⑴]|（1）|\(1\)|[^、]+、[^、]+、[^、]+")
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
 
@@ -110,6 +118,8 @@ def sentence_attributes(text: str) -> frozenset[str]:
         out.add("cost")
     if _SESSION.search(text):
         out.add("sessions")
+    if LIST_HEADER.search(text) or ENUMERATION.search(text):
+        out.add("list")
     return frozenset(out)
 
 
@@ -373,12 +383,13 @@ class SupportScorer:
         ranked: list[tuple[Sentence, float, float]] = []
         numbers = set(re.findall(r"\d+(?:\.\d+)?", question))
         qterms = {c.token for c in concepts if c.token} | {c.label for c in concepts}
+        listing = LIST_BONUS if LIST_QUESTION.search(question) else 0.0
         for h in hits:
             for s in self.sentences.get(h.passage.id, ()):
                 cov = self.coverage(concepts, s)
                 same = sum(1 for n in numbers if re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", s.zh))
                 bonus = (RANK_BONUS / max(1, h.rank) + NUMBER_BONUS * min(same, 2) + DENSE_WEIGHT * self.similarity(s, qvec)
-                         + PRECISION_WEIGHT * self._precision(s, qterms))
+                         + PRECISION_WEIGHT * self._precision(s, qterms) + (listing if "list" in s.attrs else 0.0))
                 ranked.append((s, cov, cov + bonus))
         ranked.sort(key=lambda x: (-x[2], x[0].order))
         on_subject = [r for r in ranked if self.on_subject(concepts, r[0])]
@@ -407,7 +418,8 @@ class SupportScorer:
             new = {c.label for c in concepts if c.label not in covered and self.weight(c) > 0
                    and self.covers(c, s, c.intervention)}
             gain = sum(self.weight(c) for c in concepts if c.label in new) / total if total > 0 else 0.0
-            if gain >= MIN_PART_GAIN and cov >= MIN_PART_COVERAGE and s not in [c for c, _ in chosen]:
+            another_list = listing and "list" in s.attrs and cov >= 1.0 and len(chosen) < LISTS_PER_ANSWER
+            if (gain >= MIN_PART_GAIN or another_list) and cov >= MIN_PART_COVERAGE and s not in [c for c, _ in chosen]:
                 chosen.append((s, cov))
                 covered |= new
         checkable = [c for c in concepts if any(self.verifiable(c, x) for x, _ in chosen)] if chosen else concepts

@@ -111,3 +111,14 @@ def test_a_list_header_brings_its_items(assistant):
     ans = assistant.ask("软骨下骨髓病变的致病机制包括哪些?")
     assert not ans.refused
     assert len(ans.citations) >= 2, ans.text
+
+
+def test_list_question_gets_the_lists_whole():
+    """"禁忌证有哪些" is answered by the sentences that list, not by one table row that names one item."""
+    from assistant.support import ENUMERATION, LIST_QUESTION, sentence_attributes
+
+    assert LIST_QUESTION.search("甲氨蝶呤的禁忌证有哪些？") and not LIST_QUESTION.search("甲氨蝶呤最多吃多少？")
+    assert "list" in sentence_attributes("MTX的绝对禁忌证包括：① 妊娠及哺乳期；")
+    assert "list" in sentence_attributes("常见不良反应为恶心、口腔溃疡、脱发和转氨酶升高。")
+    assert "list" not in sentence_attributes("血液透析或腹膜透析 · 剂量调整: 禁用。")
+    assert ENUMERATION.search("以下情况禁用MTX：妊娠及哺乳期；")
