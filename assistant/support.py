@@ -76,7 +76,7 @@ LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① 
 LIST_QUESTION = re.compile(r"哪些|有哪几|包括什么|包括哪|都有什么|有什么(?!用|区别|不同)|列出|\blist\b|what are the|"
                            r"which (conditions|patients|drugs|factors|items|signs)|name the", re.I)
 LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
-ENUMERATION = re.compile(r"(包括|如下|有以下)[^。]*[：:]|[①⑴]|（1）|\(1\)|[^、]+、[^、]+、[^、]+")
+ENUMERATION = re.compile(r"(包括|如下|以下)[^。]*[：:]|[①⑴]|（1）|\(1\)|[^、]+、[^、]+、[^、]+")
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
 
