@@ -253,6 +253,9 @@ def router(assistant, users: list[tuple[str, str]] | None = None,
             return error(e.status if e.status != 422 else 400, str(e))
         except InputError as e:
             return error(400, str(e))
+        except Exception as e:  # noqa: BLE001 - only the type is logged: messages may hold patient values
+            log.error("unhandled %s in /v1/chat/completions", type(e).__name__)
+            return error(500, f"internal error ({type(e).__name__}); the request was not answered")
         if stream:
             return EventSourceResponse(chunks(ans, model_id))
         return JSONResponse(completion(ans, model_id))

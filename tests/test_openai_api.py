@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings, strategies as st
 
 openai = pytest.importorskip("openai")
 
@@ -70,6 +71,30 @@ def test_parse_chat_rejects_bad_bodies(body, status, param):
     with pytest.raises(ChatError) as e:
         parse_chat(body)
     assert e.value.status == status and e.value.param == param
+
+
+any_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+                        max_leaves=10)
+message = st.fixed_dictionaries({}, optional={"role": st.sampled_from(["user", "assistant", "system", "tool", "x"]) | any_json,
+                                              "content": st.text(max_size=8) | any_json})
+chat_body = st.fixed_dictionaries({}, optional={
+    "model": st.sampled_from([*MODELS, "gpt-4o", ""]) | any_json, "messages": st.lists(message, max_size=4) | any_json,
+    "stream": st.booleans() | any_json, "n": any_json, "patient": st.dictionaries(st.text(max_size=6), any_json) | any_json,
+    "metadata": st.fixed_dictionaries({}, optional={"patient": st.text(max_size=12) | any_json}) | any_json})
+
+
+@given(st.one_of(chat_body, any_json))
+@settings(max_examples=400, deadline=None)
+def test_parse_chat_raises_only_chat_errors(body):
+    try:
+        model, turns, patient, stream = parse_chat(body)
+    except ChatError as e:
+        assert 400 <= e.status < 500 and str(e)
+        return
+    assert model in MODELS and turns and all(isinstance(t, str) for t in turns)
+    assert patient is None or isinstance(patient, dict)
+    assert isinstance(stream, bool)
 
 
 # ----------------------------------------------------------------------------------------- the server
@@ -164,13 +189,31 @@ def test_bad_requests_are_openai_shaped_4xx(client, url):
         chat(client, "PRP" * 1000)
     with pytest.raises(openai.BadRequestError):
         chat(client, [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}])
-    for raw in (b"not json", b"", b'{"model": "guideline-assistant", "messages": [', b"\xff"):
+    for raw, status in ((b"not json", 400), (b"", 400), (b'{"model": "guideline-assistant", "messages": [', 400),
+                        (b"\xff", 400), (b"[" * 5000 + b"]" * 5000, 400), (b" " * (300 * 1024), 413)):
         r = httpx.post(url + "/v1/chat/completions", content=raw, headers={"Content-Type": "application/json"})
-        assert r.status_code == 400, (raw, r.text)
+        assert r.status_code == status, (raw[:40], r.text)
         assert set(r.json()["error"]) == {"message", "type", "param", "code"}
     r = httpx.get(url + "/v1/chat/completions")
     assert r.status_code == 405 and "POST" in r.json()["error"]["message"]
     assert httpx.get(url + "/v1/embeddings").status_code == 404
+
+
+@pytest.mark.integration
+def test_langchain_chatopenai_can_use_the_server_as_a_chat_model(url):
+    pytest.importorskip("langchain_openai")
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(base_url=url + "/v1", api_key="none", model="guideline-assistant", max_retries=0, timeout=120)
+    reply = llm.invoke([("system", "Answer freely."), ("human", NSAID_Q)])
+    assert "7 天" in reply.content and "[1]" in reply.content and "来源：" in reply.content
+    assert "".join(chunk.content for chunk in llm.stream(NSAID_Q)) == reply.content
+
+
+@pytest.mark.integration
+def test_openapi_schema_lists_the_v1_routes(url):
+    paths = httpx.get(url + "/api/openapi.json").json()["paths"]
+    assert "/v1/chat/completions" in paths and "/v1/models" in paths and "/api/ask" in paths
 
 
 # ----------------------------------------------------------------------------------------- login
