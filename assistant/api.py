@@ -283,8 +283,7 @@ class Assistant:
         question = validate_question(question, self.settings.max_question_chars)
         lang = lang or answer_language(question)
         simplified = to_simplified(question)
-        with self._lock:
-            pool = self.retrieve(simplified, self.settings.support_k)
+        pool = self.retrieve(simplified, self.settings.support_k)
         result = guard_mod.check(simplified, patient, lang=lang, rules=self.rules, context_docs=_context_docs(pool))
         cits: list[Citation] = []
         for f in result.findings:
