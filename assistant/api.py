@@ -128,7 +128,7 @@ class Assistant:
         self.faq = faq
         self._serving = index if isinstance(index, Serving) else Serving(index, glossary, searcher, scorer, rules)
         self._retriever, self._chunking = retriever, chunking
-        self._lock = threading.Lock()  # jieba and Chroma clients are shared: one retrieval at a time
+        self._lock = threading.RLock()  # jieba and Chroma clients are shared: one retrieval at a time
         self._swap_lock = threading.Lock()  # guards _serving, users/retired and the loader state
         self._local = threading.local()
         self._pointer = pointer_path(settings, chunking)
@@ -263,15 +263,19 @@ class Assistant:
 
     # -- public API -------------------------------------------------------------------------
     @_pinned
-    def retrieve(self, question: str, k: int | None = None) -> list[ScoredPassage]:
-        return self._search(question, k)[0]
+    def retrieve(self, question: str, k: int | None = None, searcher: Searcher | None = None) -> list[ScoredPassage]:
+        """Passages for a (simplified-Chinese or English) question, by `searcher` (default: this index's).
+        Safe from many threads (LangChain's batch): retrieval takes the assistant's lock."""
+        with self._lock:
+            return self._search(question, k, searcher)[0]
 
-    def _search(self, question: str, k: int | None = None) -> tuple[list[ScoredPassage], Query]:
+    def _search(self, question: str, k: int | None = None,
+                searcher: Searcher | None = None) -> tuple[list[ScoredPassage], Query]:
         skip = PHRASING_EN | GENERIC
         expanded = expand_query(self.glossary.expand(question), self.index.bilingual, skip)
         groups = self.glossary.synonym_groups(question) + query_groups(question, self.index.bilingual, skip)
         q = Query(question, expanded, self.embedder, tuple(groups))
-        return self.searcher.search(q, k or self.settings.top_k), q
+        return (searcher or self.searcher).search(q, k or self.settings.top_k), q
 
     @_pinned
     def check(self, question: str, patient: dict | PatientContext | None = None, lang: str | None = None):
@@ -279,8 +283,7 @@ class Assistant:
         question = validate_question(question, self.settings.max_question_chars)
         lang = lang or answer_language(question)
         simplified = to_simplified(question)
-        with self._lock:
-            pool = self.retrieve(simplified, self.settings.support_k)
+        pool = self.retrieve(simplified, self.settings.support_k)
         result = guard_mod.check(simplified, patient, lang=lang, rules=self.rules, context_docs=_context_docs(pool))
         cits: list[Citation] = []
         for f in result.findings:

@@ -198,13 +198,14 @@ def create_app(assistant, auth: list[tuple[str, str]] | None = None, eval_dir: P
     from fastapi import FastAPI
 
     from . import exports as exports_mod
-    from . import rest
+    from . import openai_api, rest
     from .app_ui import build_ui
 
     app = FastAPI(title="Clinical guideline assistant", docs_url="/api/docs", openapi_url="/api/openapi.json",
                   redoc_url=None)
     throttle = rest.LoginThrottle.from_settings(getattr(assistant, "settings", None), auth) if auth else None
     rest.install(app, assistant, auth, throttle)
+    openai_api.install(app, assistant, auth, throttle)  # /v1/chat/completions, /v1/models
     store = exports_mod.ExportStore()  # private, one download per export, removed at exit
     exports_mod.install(app, store)
     app.state.exports = store
@@ -228,6 +229,6 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
     auth = parse_auth(os.environ.get("ASSISTANT_AUTH"))
     assistant = Assistant.load(settings)  # once per process: every tab and route shares it
     app = create_app(assistant, auth)
-    print(f"guideline assistant on http://{host}:{port}/ (REST: /api/ask, /api/health; "
+    print(f"guideline assistant on http://{host}:{port}/ (REST: /api/ask, /api/health, /v1/chat/completions; "
           f"login {'on' if auth else 'off'})", flush=True)
     uvicorn.run(app, host=host, port=port, log_level=os.environ.get("ASSISTANT_LOG_LEVEL", "warning"))

@@ -105,20 +105,6 @@ def chat_messages(records: list[dict]) -> list[dict]:
     return msgs
 
 
-class _Locked:
-    """The shared Assistant for the eval suite: `retrieve` takes the same lock `ask` uses."""
-
-    def __init__(self, a):
-        self._a = a
-
-    def __getattr__(self, name):
-        return getattr(self._a, name)
-
-    def retrieve(self, *args, **kwargs):
-        with self._a._lock:
-            return self._a.retrieve(*args, **kwargs)
-
-
 def eval_sets(eval_dir: Path) -> list[str]:
     files = sorted(eval_dir.glob("*.jsonl")) if eval_dir.is_dir() else []
     return [str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p) for p in files]
@@ -171,11 +157,11 @@ def run_eval(assistant, set_path: str | None, upload: str | None, lang: str, pro
         items = ev.load_set(path)
     except (ValueError, OSError) as e:
         return f"**{_err(lang)}** {e}", None, None, None
-    locked, results, t0 = _Locked(assistant), [], time.perf_counter()
+    results, t0 = [], time.perf_counter()  # Assistant.retrieve takes the lock ask uses
     for i, item in enumerate(items):
         if progress is not None:
             progress((i, len(items)), desc=("评估中" if zh else "evaluating"), unit="q")
-        results.append(ev.evaluate_item(locked, item))
+        results.append(ev.evaluate_item(assistant, item))
     name = assistant.settings.retriever
     make = getattr(ev, "payload", None)
     if make is None:

@@ -91,6 +91,23 @@ def depth(value: Any, limit: int = MAX_DEPTH) -> int:
     return deepest
 
 
+def read_json(raw: bytes) -> Any:
+    """Parse a request body as UTF-8 JSON within MAX_BODY_BYTES and MAX_DEPTH (BadRequest 413 / 400)."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest(f"request body is larger than {MAX_BODY_BYTES // 1024} KiB", 413)
+    try:
+        body = json.loads(raw.decode("utf-8")) if raw.strip() else None
+    except RecursionError:
+        raise BadRequest(f"the body is nested too deeply; at most {MAX_DEPTH} levels are accepted", 400) from None
+    except UnicodeDecodeError as e:
+        raise BadRequest(f"the body is not valid UTF-8 JSON (byte {e.start + 1} cannot be decoded)", 400) from None
+    except ValueError as e:  # JSONDecodeError, and integers too long to convert
+        raise BadRequest(f"the body is not valid UTF-8 JSON ({str(e)[:200]})", 400) from None
+    if depth(body) > MAX_DEPTH:
+        raise BadRequest(f"the body is nested too deeply; at most {MAX_DEPTH} levels are accepted", 400)
+    return body
+
+
 # ----------------------------------------------------------------------------------------- login
 # The throttle's numbers are Settings (login_max_failures, login_backoff_s, login_backoff_max_s); these two
 # only bound its memory and how long an old failure counts.
@@ -260,19 +277,10 @@ def router(assistant, users: list[tuple[str, str]] | None = None,
 
     @r.post("/ask", summary="Answer a question with citations and guard findings", dependencies=login)
     async def ask(request: Request) -> JSONResponse:
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            return _error(413, f"request body is larger than {MAX_BODY_BYTES // 1024} KiB")
         try:
-            body = json.loads(raw.decode("utf-8")) if raw.strip() else None
-        except RecursionError:
-            return _error(400, f"the body is nested too deeply; at most {MAX_DEPTH} levels are accepted")
-        except UnicodeDecodeError as e:
-            return _error(400, f"the body is not valid UTF-8 JSON (byte {e.start + 1} cannot be decoded)")
-        except ValueError as e:  # JSONDecodeError, and integers too long to convert
-            return _error(400, f"the body is not valid UTF-8 JSON ({str(e)[:200]})")
-        if depth(body) > MAX_DEPTH:
-            return _error(400, f"the body is nested too deeply; at most {MAX_DEPTH} levels are accepted")
+            body = read_json(await request.body())
+        except BadRequest as e:
+            return _error(e.status, str(e))
         try:
             turns, patient, audience = parse_ask(body, assistant.settings.max_turns)
         except BadRequest as e:

@@ -1,7 +1,7 @@
 """Stage 5: find passages for a question (BM25, dense, or both fused); support is `support.py`.
 
-A searcher implements one method, `search(query, k)`. `GuidelineRetriever` wraps any of them as a
-langchain-core BaseRetriever so other langchain code can use our index unchanged.
+A searcher implements one method, `search(query, k)`. `assistant.integrations.langchain.GuidelineRetriever`
+wraps any of them as a langchain-core BaseRetriever (langchain-core is an optional extra: nothing here needs it).
 """
 from __future__ import annotations
 
@@ -9,14 +9,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from .embed import Embedder
 from .fusion import rrf
-from .glossary import Glossary
 from .index import Index
 from .model import ScoredPassage
 from .tokens import tokenize
@@ -144,25 +139,3 @@ class HybridSearcher(Searcher):
             sp.scores["rrf"] = score
             out.append(sp)
         return out
-
-
-class GuidelineRetriever(BaseRetriever):
-    """langchain-core adapter: our searchers return `Document`s with score and citation metadata."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    searcher: Searcher
-    embedder: Embedder
-    glossary: Glossary
-    k: int = 5
-
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-                                ) -> list[Document]:
-        q = Query(query, self.glossary.expand(query), self.embedder)
-        return [to_document(h) for h in self.searcher.search(q, self.k)]
-
-
-def to_document(h: ScoredPassage) -> Document:
-    p = h.passage
-    return Document(page_content=p.text, id=p.id, metadata={
-        "chunk_id": p.id, "doc_id": p.doc_id, "section": " / ".join(p.section), "start": p.start,
-        "end": p.end, "text_en": p.text_en, "score": h.score, "rank": h.rank, **h.scores})

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_rest.py                 # starts its own server on a free port
     .venv/bin/python benchmarks/bench_rest.py --url http://127.0.0.1:7860   # or use a running one
+    .venv/bin/python benchmarks/bench_rest.py --openai        # the same questions via POST /v1/chat/completions
 
 Questions cycle through eval/dev.jsonl (turns, patient and audience as written there), so the mix has
 follow-ups, guard cases and refusals. Prints p50 / p95 / max wall time per request, as the client sees it.
@@ -66,9 +67,15 @@ def load_bodies(path: Path) -> list[dict]:
     return bodies or [{"turns": ["PRP注射前需要停用NSAIDs多久?"]}]
 
 
-def post(url: str, body: dict) -> tuple[int, float]:
+def as_chat(body: dict) -> dict:
+    """An /api/ask body as an OpenAI chat completions body (assistant.openai_api)."""
+    return {"model": "guideline-assistant-patient" if body["audience"] == "patient" else "guideline-assistant",
+            "messages": [{"role": "user", "content": t} for t in body["turns"]], "patient": body["patient"]}
+
+
+def post(url: str, body: dict, route: str = "/api/ask") -> tuple[int, float]:
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    req = urllib.request.Request(url + "/api/ask", data=data, method="POST",
+    req = urllib.request.Request(url + route, data=data, method="POST",
                                  headers={"Content-Type": "application/json"})
     t = time.perf_counter()
     try:
@@ -93,6 +100,7 @@ def main() -> int:
     ap.add_argument("--url", help="use a running server instead of starting one")
     ap.add_argument("-n", type=int, default=200, help="number of sequential requests (default 200)")
     ap.add_argument("--set", default=str(REPO / "eval" / "dev.jsonl"), help="JSONL questions to cycle through")
+    ap.add_argument("--openai", action="store_true", help="POST /v1/chat/completions instead of /api/ask")
     ap.add_argument("--data-dir", help="ASSISTANT_DATA_DIR for the server it starts (default: its own default)")
     args = ap.parse_args()
 
@@ -106,11 +114,14 @@ def main() -> int:
         if proc is not None:
             print(f"server ready in {ready:.1f} s", file=sys.stderr)
         bodies = load_bodies(Path(args.set))
-        post(url, bodies[0])  # warm-up, not counted
+        route = "/v1/chat/completions" if args.openai else "/api/ask"
+        if args.openai:
+            bodies = [as_chat(b) for b in bodies]
+        post(url, bodies[0], route)  # warm-up, not counted
         lat, codes = [], {}
         t0 = time.perf_counter()
         for i in range(args.n):
-            status, ms = post(url, bodies[i % len(bodies)])
+            status, ms = post(url, bodies[i % len(bodies)], route)
             lat.append(ms)
             codes[status] = codes.get(status, 0) + 1
         wall = time.perf_counter() - t0
@@ -121,7 +132,7 @@ def main() -> int:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    print(f"POST /api/ask x {args.n} sequential ({len(bodies)} distinct questions from {Path(args.set).name})")
+    print(f"POST {route} x {args.n} sequential ({len(bodies)} distinct questions from {Path(args.set).name})")
     print(f"  p50 {pct(lat, 50):.1f} ms   p95 {pct(lat, 95):.1f} ms   mean {statistics.fmean(lat):.1f} ms   "
           f"max {max(lat):.1f} ms")
     print(f"  throughput {args.n / wall:.1f} req/s   status codes {dict(sorted(codes.items()))}")

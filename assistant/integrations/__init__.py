@@ -1,0 +1,1 @@
+"""Adapters to other ecosystems; each needs its optional extra (`langchain`: langchain-core)."""
