@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first: the pinned CPU build lies on disk; anything else would pull a CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[st,llm,test]'
+	$(BIN)/pip install -q -e '.[st,llm,test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -26,7 +26,7 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
-from . import lease
+from . import lease, sentence_features
 from .chunk import chunk, fixed_chunks
 from .config import Settings
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
@@ -39,7 +39,8 @@ from .terms import learn_terms
 from .tokens import tokenize
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-INDEX_FORMAT = 4  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy
+INDEX_FORMAT = 5  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
+# 5: sentence_features.json (terms and attributes of every sentence, so a load does no jieba work)
 _VERSION = re.compile(r"[0-9a-f]{12}")
 _TMP = re.compile(r"\.tmp-([0-9a-f]{12})-(\d+)")
 
@@ -288,6 +289,7 @@ def _build_version(settings: Settings, chunking: str, progress: bool | None, rep
     bm25 = bm25s.BM25()
     bm25.index([tokenize(index_text(p)) or ["∅"] for p in passages], show_progress=False)
     bm25.save(str(tmp / "bm25"))
+    sentence_features.save(tmp / sentence_features.FILE, sentence_features.compute(passages, texts))
 
     # 4. passages, documents, report, manifest; then the atomic switch
     with (tmp / "passages.jsonl").open("w", encoding="utf-8") as fh:
@@ -398,6 +400,7 @@ class Index:
     bilingual: dict[str, list[str]] = field(default_factory=dict)  # English key -> corpus Chinese words
     sentence_vectors: np.ndarray | None = None  # one row per sentence, passages and sentences in order
     held_lease: "lease.Lease | None" = field(default=None, repr=False, compare=False)  # held while open
+    sentence_features: list | None = field(default=None, repr=False)  # (terms, attributes) per sentence
 
     @property
     def learnt_terms(self) -> list[tuple[str, dict]]:
@@ -461,7 +464,8 @@ class Index:
         bilingual = json.loads(bil.read_text(encoding="utf-8")) if bil.exists() else {}
         sv = root / "sentences.npy"
         vectors = np.load(sv, mmap_mode="r") if sv.exists() else None
-        return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors)
+        return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors,
+                   sentence_features=sentence_features.load(root))
 
     def dense_search(self, query_vec: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(passage id, cosine similarity), best view (zh or en) per passage."""

@@ -1,7 +1,7 @@
 """Stage 5: find passages for a question (BM25, dense, or both fused); support is `support.py`.
 
-A searcher implements one method, `search(query, k)`. `GuidelineRetriever` wraps any of them as a
-langchain-core BaseRetriever so other langchain code can use our index unchanged.
+A searcher implements one method, `search(query, k)`. `GuidelineRetriever` (in `lc`, imported on first
+use) wraps any of them as a langchain-core BaseRetriever so other langchain code can use our index unchanged.
 """
 from __future__ import annotations
 
@@ -9,17 +9,15 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from .embed import Embedder
 from .fusion import rrf
-from .glossary import Glossary
 from .index import Index
 from .model import ScoredPassage
 from .tokens import tokenize
+
+__all__ = ["Query", "Searcher", "BM25Searcher", "DenseSearcher", "SentenceSearcher", "HybridSearcher",
+           "GuidelineRetriever", "to_document"]
 
 
 @dataclass
@@ -146,23 +144,10 @@ class HybridSearcher(Searcher):
         return out
 
 
-class GuidelineRetriever(BaseRetriever):
-    """langchain-core adapter: our searchers return `Document`s with score and citation metadata."""
+def __getattr__(name: str):
+    """The langchain-core adapter is imported on first use: langchain (and langsmith) cost ~1 s of start-up."""
+    if name in ("GuidelineRetriever", "to_document"):
+        from . import lc
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    searcher: Searcher
-    embedder: Embedder
-    glossary: Glossary
-    k: int = 5
-
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-                                ) -> list[Document]:
-        q = Query(query, self.glossary.expand(query), self.embedder)
-        return [to_document(h) for h in self.searcher.search(q, self.k)]
-
-
-def to_document(h: ScoredPassage) -> Document:
-    p = h.passage
-    return Document(page_content=p.text, id=p.id, metadata={
-        "chunk_id": p.id, "doc_id": p.doc_id, "section": " / ".join(p.section), "start": p.start,
-        "end": p.end, "text_en": p.text_en, "score": h.score, "rank": h.rank, **h.scores})
+        return getattr(lc, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
