@@ -52,9 +52,9 @@ test: $(STAMP) browser-deps
 eval: index
 	$(BIN)/assistant eval --set eval/dev.jsonl --compare bm25,dense,hybrid,chatchat750 --out eval/reports/latest
 
+# one summary table + details -> benchmarks/results/latest.md (the 1,000x corpus takes a while on 2 cores)
 bench: index
-	$(BIN)/python benchmarks/bench_ask.py
-	$(BIN)/python benchmarks/bench_rest.py
+	$(BIN)/python benchmarks/run_all.py
 
 screenshots: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -q tests/test_browser.py --screenshots

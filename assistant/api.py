@@ -25,7 +25,7 @@ from . import guard as guard_mod
 from .compose import SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
 from .crosslingual import expand_query, query_groups
-from .lexicon import GENERIC, PHRASING_EN
+from .lexicon import GENERIC, PHRASING_EN, remember
 from .conversation import resolve
 from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
@@ -80,6 +80,7 @@ def open_serving(settings: Settings, retriever: str | None = None, chunking: str
     install_jieba_terms(glossary_path)
     index = Index.open(settings, chunking)
     try:
+        remember(index.zipf)  # the corpus's words: no wordfreq lists to load for them
         glossary = load_glossary(glossary_path).with_terms(index.learnt_terms)
         with jieba_lock or threading.Lock():  # exclusive: requests tokenise holding it shared
             install_learnt_terms(glossary)

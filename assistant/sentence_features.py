@@ -13,9 +13,10 @@ from pathlib import Path
 from .model import Passage
 from .tokens import content_terms
 
-__all__ = ["FILE", "features_of", "compute", "save", "load"]
+__all__ = ["FILE", "ZIPF_FILE", "features_of", "compute", "save", "load", "zipf_table", "load_zipf"]
 
 FILE = "sentence_features.json"
+ZIPF_FILE = "zipf.json"  # general-language frequency of every corpus word (`lexicon.remember`)
 
 
 def features_of(zh: str, en: str, section: str, attributes) -> tuple[frozenset[str], frozenset[str]]:
@@ -45,3 +46,16 @@ def load(root: Path) -> list[tuple[frozenset[str], frozenset[str]]] | None:
     if not path.exists():
         return None
     return [(frozenset(t), frozenset(a)) for t, a in json.loads(path.read_text(encoding="utf-8"))]
+
+
+def zipf_table(features: list[tuple[frozenset[str], frozenset[str]]]) -> dict[str, float]:
+    """wordfreq's Zipf value of every word the sentences use: a question made of corpus words is weighed
+    without loading wordfreq at all."""
+    from .lexicon import zipf
+
+    return {t: zipf(t) for t in sorted({t for terms, _ in features for t in terms})}
+
+
+def load_zipf(root: Path) -> dict[str, float]:
+    path = root / ZIPF_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--levels", default=",".join(map(str, LEVELS)), help="comma list of client counts")
     ap.add_argument("--seconds", type=float, default=15.0, help="per level (default 15)")
     ap.add_argument("--set", default=str(REPO / "eval" / "dev.jsonl"), help="JSONL questions to cycle through")
+    ap.add_argument("--limit", type=int, help="only the first N questions of the set")
     ap.add_argument("--data-dir", help="ASSISTANT_DATA_DIR for the servers it starts")
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args(argv)
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             urls.append(url)
         if args.url:
             wait_ready(urls[0], None, None)
-        bodies = load_bodies(Path(args.set))
+        bodies = load_bodies(Path(args.set))[:args.limit]
         rows = measure(urls, bodies, [int(x) for x in args.levels.split(",")], args.seconds)
     finally:
         for proc in procs:
