@@ -462,7 +462,7 @@ class Index:
             passages.append(Passage(**d))
         sources = {m["doc_id"]: SourceMeta(**m) for m in json.loads((root / "sources.json").read_text())}
         texts = {d: (root / "docs" / f"{d}.txt").read_text(encoding="utf-8") for d in sources}
-        bm25 = bm25s.BM25.load(str(root / "bm25"))
+        bm25 = bm25s.BM25.load(str(root / "bm25"), mmap=True)  # scores paged in, not read whole
         coll = chroma_client(settings).get_collection(
             manifest["collection"], embedding_function=AssistantEmbeddingFunction(settings.embedder))
         und = root / "understood.json"

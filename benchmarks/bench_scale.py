@@ -125,16 +125,24 @@ def prefill(settings: Settings, origin) -> int:
     return len(vecs)
 
 
+def keep_cache(data: Path, work: Path) -> Path:
+    """work/embed-cache.sqlite: the largest embedding cache any store's build of this corpus left."""
+    shared, mine = work / "embed-cache.sqlite", data / "embed-cache.sqlite"
+    if mine.exists() and (not shared.exists() or mine.stat().st_size > shared.stat().st_size):
+        shutil.copyfile(mine, shared)
+    return shared
+
+
 def measure(seed_settings: Settings, seed, factor: int, store: str, work: Path, args) -> dict:
     from assistant.index import build, current_version
     from synth_corpus import write_corpus
 
     corpus, data = work / "corpus", work / f"data-{store}"
     origin = write_corpus(seed_settings.corpus_dir, corpus, seed, factor)
+    shared = keep_cache(data, work)  # texts embedded by an earlier run (or the other store) are not embedded again
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
-    cache = work / "data-embedded" / "embed-cache.sqlite"  # the other store's run embedded the same texts
-    cache = cache if cache.exists() and store != "embedded" else seed_settings.data_dir / "embed-cache.sqlite"
+    cache = shared if shared.exists() else seed_settings.data_dir / "embed-cache.sqlite"
     if cache.exists():  # the seed's own vectors are real and already known
         shutil.copyfile(cache, data / "embed-cache.sqlite")
     env = {"ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_DATA_DIR": str(data), "ASSISTANT_RELOAD_INDEX": "false"}
@@ -151,6 +159,7 @@ def measure(seed_settings: Settings, seed, factor: int, store: str, work: Path, 
         t = time.perf_counter()
         report = build(settings, progress=False)
         build_s = time.perf_counter() - t
+        keep_cache(data, work)
         version = current_version(settings)
         size = du(data / "index" / str(version)) + (du(data / "chroma") if store == "embedded" else du(work / "chroma-server"))
         done = subprocess.run([sys.executable, __file__, "--child", str(args.questions)], cwd=REPO,
