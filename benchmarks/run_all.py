@@ -25,7 +25,7 @@ BENCH = REPO / "benchmarks"
 __all__ = ["main", "summary"]
 
 
-def plan(smoke: bool) -> dict[str, list[str]]:
+def plan(smoke: bool, factors: str = "1,10,100,1000") -> dict[str, list[str]]:
     if smoke:
         return {"cold": ["bench_cold.py", "--repeat", "1"], "ask": ["bench_ask.py", "--passes", "1", "--limit", "5"],
                 "rest": ["bench_rest.py", "--levels", "1,2", "--seconds", "1", "--limit", "5"],
@@ -33,7 +33,7 @@ def plan(smoke: bool) -> dict[str, list[str]]:
                 "langchain": ["bench_langchain.py", "--smoke"]}
     return {"cold": ["bench_cold.py"], "ask": ["bench_ask.py"], "rest": ["bench_rest.py"],
             "rest2": ["bench_rest.py", "--servers", "2", "--levels", "16,32"], "ingest": ["bench_ingest.py"],
-            "scale": ["bench_scale.py"], "langchain": ["bench_langchain.py"]}
+            "scale": ["bench_scale.py", "--factors", factors], "langchain": ["bench_langchain.py"]}
 
 
 def run(name: str, args: list[str], out: Path) -> tuple[dict | list | None, str]:
@@ -90,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--only", help="comma list of benchmarks to run (cold, ask, rest, rest2, ingest, scale, langchain)")
+    ap.add_argument("--scale-factors", default="1,10,100,1000", help="corpus sizes for bench_scale")
     ap.add_argument("--out", help="the Markdown report (default benchmarks/results/latest.md; smoke: a temp file)")
     args = ap.parse_args(argv)
-    steps = plan(args.smoke)
+    steps = plan(args.smoke, args.scale_factors)
     if args.only:
         steps = {k: v for k, v in steps.items() if k in args.only.split(",")}
     results, texts = {}, {}
