@@ -8,7 +8,8 @@ Each client is a thread with its own keep-alive httpx connection, sending questi
 (turns, patient and audience as written there: follow-ups, guard cases, refusals) for `--seconds` per level.
 Prints req/s, p50/p95/p99 as the client sees them, and errors (anything but 200 or 400). `--servers 2`
 measures processes against threads on the same machine in the same run: the clients alternate between two
-independent server processes (what two workers behind a balancer would give).
+independent server processes (what two workers behind a balancer would give). `--code DIR` serves from another
+checkout (e.g. the commit before a change) over this data dir, for a before/after ratio.
 """
 from __future__ import annotations
 
@@ -35,14 +36,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: str | None) -> tuple[subprocess.Popen, str, Path]:
+def start_server(data_dir: str | None, code: Path = REPO) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False",
+               PYTHONPATH=str(code))
     env.pop("ASSISTANT_AUTH", None)
     if data_dir:
         env["ASSISTANT_DATA_DIR"] = data_dir
     log = Path(tempfile.mkstemp(prefix="bench-rest-", suffix=".log")[1])
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], cwd=code,
                             env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     return proc, f"http://127.0.0.1:{port}", log
 
@@ -140,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--levels", default=",".join(map(str, LEVELS)), help="comma list of client counts")
     ap.add_argument("--seconds", type=float, default=15.0, help="per level (default 15)")
     ap.add_argument("--set", default=str(REPO / "eval" / "dev.jsonl"), help="JSONL questions to cycle through")
+    ap.add_argument("--code", help="serve from another checkout (same venv): the same run, another version")
     ap.add_argument("--limit", type=int, help="only the first N questions of the set")
     ap.add_argument("--data-dir", help="ASSISTANT_DATA_DIR for the servers it starts")
     ap.add_argument("--json", help="write the rows here")
@@ -149,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     urls = [args.url.rstrip("/")] if args.url else []
     try:
         for _ in range(0 if args.url else args.servers):
-            proc, url, log = start_server(args.data_dir)
+            proc, url, log = start_server(args.data_dir or (str(REPO / "data") if args.code else None),
+                                          Path(args.code) if args.code else REPO)
             procs.append(proc)
             ready = wait_ready(url, proc, log)
             print(f"server {url} ready in {ready:.1f} s (log {log})", file=sys.stderr)
