@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first: the pinned CPU build lies on disk; anything else would pull a CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[st,llm,langchain,test]'
+	$(BIN)/pip install -q -e '.[st,llm,langchain,test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -52,9 +52,9 @@ test: $(STAMP) browser-deps
 eval: index
 	$(BIN)/assistant eval --set eval/dev.jsonl --compare bm25,dense,hybrid,chatchat750 --out eval/reports/latest
 
+# one summary table + details -> benchmarks/results/latest.md (the 1,000x corpus takes a while on 2 cores)
 bench: index
-	$(BIN)/python benchmarks/bench_ask.py
-	$(BIN)/python benchmarks/bench_rest.py
+	$(BIN)/python benchmarks/run_all.py
 
 screenshots: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -q tests/test_browser.py --screenshots

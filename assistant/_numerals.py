@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-import cn2an
 
 ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -29,6 +28,8 @@ def parse_zh(s: str) -> Decimal:
     if "点" in s:
         return _with_point(s)
     if _PURE_ZH.fullmatch(s) and not _DIGIT_STRING.fullmatch(s):
+        import cn2an  # here, not at import: it costs ~0.3 s of every start and most texts never need it
+
         try:
             value = cn2an.cn2an(s, "normal")
         except (ValueError, KeyError):  # cn2an bugs out on e.g. "一亿二"

@@ -25,7 +25,7 @@ from . import guard as guard_mod
 from .compose import SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
 from .crosslingual import expand_query, query_groups
-from .lexicon import GENERIC, PHRASING_EN
+from .lexicon import GENERIC, PHRASING_EN, remember
 from .conversation import resolve
 from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
@@ -37,6 +37,8 @@ from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, Scor
 from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Query, Searcher, SentenceSearcher
 from .support import Support, SupportScorer
 from .patient import PatientContext
+from .query_embed import query_embedder
+from .rwlock import RWLock
 
 BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
 CONTRAINDICATION_TOPIC = "禁忌症 禁忌证 contraindication"  # what a contraindication verdict's sources are found by
@@ -72,14 +74,15 @@ class Serving:
 
 
 def open_serving(settings: Settings, retriever: str | None = None, chunking: str = "sentences",
-                 jieba_lock: threading.Lock | None = None) -> Serving:
+                 jieba_lock: RWLock | threading.Lock | None = None) -> Serving:
     """Open the CURRENT index version (holding its lease) with its glossary, searcher, scorer and rules."""
     glossary_path = str(settings.corpus_dir / "glossary.tsv")
     install_jieba_terms(glossary_path)
     index = Index.open(settings, chunking)
     try:
+        remember(index.zipf)  # the corpus's words: no wordfreq lists to load for them
         glossary = load_glossary(glossary_path).with_terms(index.learnt_terms)
-        with jieba_lock or threading.Lock():  # requests tokenise under the same lock
+        with jieba_lock or threading.Lock():  # exclusive: requests tokenise holding it shared
             install_learnt_terms(glossary)
         rules = guard_mod.load_rulebooks(guard_mod.rule_files(settings), texts=index.texts)
         glossary = glossary.with_interventions({f for r in rules.rules for f in r.interventions
@@ -124,11 +127,13 @@ class Assistant:
                  searcher: Searcher | None = None, scorer: SupportScorer | None = None, rules: Any = None,
                  faq: Faq | None = None, retriever: str | None = None, chunking: str = "sentences"):
         self.settings = settings
-        self.embedder = embedder
+        self.embedder = query_embedder(embedder, settings)  # cached, micro-batched query vectors
         self.faq = faq
         self._serving = index if isinstance(index, Serving) else Serving(index, glossary, searcher, scorer, rules)
         self._retriever, self._chunking = retriever, chunking
-        self._lock = threading.RLock()  # jieba and Chroma clients are shared: one retrieval at a time
+        # Requests search concurrently (shared); installing a new version's terms into jieba's global
+        # dictionary is exclusive. The model serialises itself (query_embed); Chroma clients are thread-safe.
+        self._lock = RWLock()
         self._swap_lock = threading.Lock()  # guards _serving, users/retired and the loader state
         self._local = threading.local()
         self._pointer = pointer_path(settings, chunking)
@@ -266,7 +271,7 @@ class Assistant:
     def retrieve(self, question: str, k: int | None = None, searcher: Searcher | None = None) -> list[ScoredPassage]:
         """Passages for a (simplified-Chinese or English) question, by `searcher` (default: this index's).
         Safe from many threads (LangChain's batch): retrieval takes the assistant's lock."""
-        with self._lock:
+        with self._lock.shared():
             return self._search(question, k, searcher)[0]
 
     def _search(self, question: str, k: int | None = None,
@@ -311,7 +316,7 @@ class Assistant:
 
         t = time.perf_counter()
         n = self.settings.max_answer_sentences if audience == "clinician" else 2
-        with self._lock:  # jieba and Chroma clients are shared; keep one query at a time
+        with self._lock.shared():  # a swap's jieba terms go in between requests, never during one
             pool, q = self._search(resolved.query, max(self.settings.top_k, self.settings.support_k))
             hits = pool[:self.settings.top_k]
             support = self.scorer.score(resolved.query, pool, n, q.vector)
@@ -323,7 +328,7 @@ class Assistant:
         findings = list(g.findings)
         if self._contraindicated(findings):  # a patient case with a contraindication is a question about it
             resolved = replace(resolved, query=f"{resolved.query} {CONTRAINDICATION_TOPIC}")
-            with self._lock:
+            with self._lock.shared():
                 pool, q = self._search(resolved.query, max(self.settings.top_k, self.settings.support_k))
                 hits = pool[:self.settings.top_k]
                 support = self.scorer.score(resolved.query, pool, n, q.vector)

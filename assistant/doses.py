@@ -10,8 +10,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from assistant.yamlfast import safe_load as yaml_load
 from assistant.cues import AMOUNT_UNITS, PERIODS, clause_end, clause_start, compile_terms, normalise_text
 from assistant.drugs import corpus_dir
 from assistant.quantities import Quantity, parse_quantities
@@ -25,7 +24,7 @@ PRODUCTS = ("PRP", "MSCs", "MPCs", "BMAC", "regenerative")
 
 @lru_cache(maxsize=4)
 def _product_terms(path: str) -> dict[str, re.Pattern[str]]:
-    groups = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("interventions") or {}
+    groups = (yaml_load(Path(path).read_text(encoding="utf-8")) or {}).get("interventions") or {}
     return {p: compile_terms(groups.get(p) or []) for p in PRODUCTS}
 
 

@@ -10,8 +10,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from assistant.yamlfast import safe_load as yaml_load
 from assistant.cues import clause_end, clause_start, negated, normalise_text
 from assistant.quantities import Quantity
 
@@ -69,7 +68,7 @@ def drugs_from_entries(entries: list[dict]) -> tuple[Drug, ...]:
 def load_drugs(path: str | Path | None = None) -> DrugLexicon:
     """Read corpus/drugs.yaml (class membership is pharmacology, not the guideline)."""
     p = Path(path) if path else corpus_dir() / "drugs.yaml"
-    data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    data = yaml_load(p.read_text(encoding="utf-8"))
     return DrugLexicon(drugs_from_entries(data["drugs"]), frozenset(data.get("treatment_classes") or []))
 
 

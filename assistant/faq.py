@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from .yamlfast import safe_load as yaml_load
 from .tokens import content_terms
 
 PERSONAL_DOSE = re.compile(
@@ -65,7 +64,7 @@ def load_faq(path: str) -> Faq:
     p = Path(path)
     if not p.exists():
         return Faq((), {"zh": "", "en": ""}, {"zh": "", "en": ""}, {})
-    d = yaml.safe_load(p.read_text(encoding="utf-8"))
+    d = yaml_load(p.read_text(encoding="utf-8"))
     entries = tuple(
         FaqEntry(e["id"], {k: tuple(v) for k, v in e["questions"].items()}, dict(e["answer"]),
                  tuple((q["source"], q["quote"]) for q in e["quotes"]))

@@ -39,17 +39,34 @@ class Glossary:
     terms: tuple[Term, ...]
 
     @cached_property
-    def _patterns(self) -> list[tuple[Term, re.Pattern[str]]]:
-        return [(t, form_pattern(t.forms)) for t in self.terms if t.forms]
+    def _screens(self) -> list[tuple[Term, tuple[str, ...] | None]]:
+        """Each term with its lower-cased forms when they are plain (ASCII or caseless, such as Chinese), else None."""
+        return [(t, tuple(f.lower() for f in t.forms) if all(map(_plain, t.forms)) else None)
+                for t in self.terms if t.forms]
+
+    @cached_property
+    def _compiled(self) -> dict[Term, re.Pattern[str]]:
+        return {}
+
+    def _pattern(self, t: Term) -> re.Pattern[str]:
+        pat = self._compiled.get(t)
+        if pat is None:
+            pat = self._compiled[t] = form_pattern(t.forms)
+        return pat
 
     def find(self, text: str) -> list[Term]:
         """Terms whose any surface form occurs in the text (case-insensitive; ASCII forms on word bounds).
 
         A term found only inside a longer found term (血小板 inside 富血小板血浆) is not reported.
+        When text and forms are plain, a form can only match where its lower-case form is a substring, so
+        that cheap test rules most terms out before their regex is compiled (~200 of them cost a second).
         """
+        folded = text.lower() if _plain(text) else None
         spans: list[tuple[int, int, Term]] = []
-        for t, pat in self._patterns:
-            m = pat.search(text)
+        for t, lowered in self._screens:
+            if folded is not None and lowered is not None and not any(f in folded for f in lowered):
+                continue
+            m = self._pattern(t).search(text)
             if m:
                 spans.append((m.start(), m.end(), t))
         return [t for s, e, t in spans
@@ -88,6 +105,11 @@ class Glossary:
                 if f and f.lower() not in text.lower() and f not in extra:
                     extra.append(f)
         return text if not extra else f"{text} {' '.join(extra)}"
+
+
+def _plain(s: str) -> bool:
+    """ASCII or caseless characters only: there, re.IGNORECASE matching is exactly lower-case equality."""
+    return s.isascii() or all(c.isascii() or c.lower() == c.upper() == c for c in s)
 
 
 def form_pattern(forms: tuple[str, ...]) -> re.Pattern[str]:

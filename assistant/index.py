@@ -26,7 +26,7 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
-from . import lease
+from . import lease, sentence_features
 from .chunk import chunk, fixed_chunks
 from .config import Settings
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
@@ -39,7 +39,8 @@ from .terms import learn_terms
 from .tokens import tokenize
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-INDEX_FORMAT = 4  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy
+INDEX_FORMAT = 5  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
+# 5: sentence_features.json (terms and attributes of every sentence, so a load does no jieba work), zipf.json
 _VERSION = re.compile(r"[0-9a-f]{12}")
 _TMP = re.compile(r"\.tmp-([0-9a-f]{12})-(\d+)")
 
@@ -55,6 +56,8 @@ class BuildReport:
     seconds: float = 0.0
     understood: list[dict] = field(default_factory=list)  # per document: what ingest made of it (`understanding`)
     notes: list[str] = field(default_factory=list)  # e.g. a --force rebuild skipped: the version is being served
+    embedded: int = 0  # texts the model embedded (not in the cache), and the seconds it spent on them
+    embed_s: float = 0.0
 
 
 def understanding(meta: SourceMeta, norm, passages: list[Passage], terms: list) -> dict:
@@ -266,6 +269,7 @@ def _build_version(settings: Settings, chunking: str, progress: bool | None, rep
     sentences = [texts[p.doc_id][a:b] for p in passages for a, b in p.sentences]
     with tqdm(total=len(sentences), desc="embedding sentences", unit="sentence", disable=not show) as bar:
         sentence_vectors = cache.embed(embedder, sentences, "passage", progress=bar)
+    report.embedded, report.embed_s = cache.embedded, cache.embed_s
 
     # 2. Chroma collection named by embedder + version: switching models never mixes vectors.
     # Nobody reads it: its version dir does not exist yet, or we hold that version exclusively.
@@ -288,6 +292,10 @@ def _build_version(settings: Settings, chunking: str, progress: bool | None, rep
     bm25 = bm25s.BM25()
     bm25.index([tokenize(index_text(p)) or ["∅"] for p in passages], show_progress=False)
     bm25.save(str(tmp / "bm25"))
+    features = sentence_features.compute(passages, texts)
+    sentence_features.save(tmp / sentence_features.FILE, features)
+    (tmp / sentence_features.ZIPF_FILE).write_text(json.dumps(sentence_features.zipf_table(features),
+                                                              ensure_ascii=False), encoding="utf-8")
 
     # 4. passages, documents, report, manifest; then the atomic switch
     with (tmp / "passages.jsonl").open("w", encoding="utf-8") as fh:
@@ -398,6 +406,8 @@ class Index:
     bilingual: dict[str, list[str]] = field(default_factory=dict)  # English key -> corpus Chinese words
     sentence_vectors: np.ndarray | None = None  # one row per sentence, passages and sentences in order
     held_lease: "lease.Lease | None" = field(default=None, repr=False, compare=False)  # held while open
+    sentence_features: list | None = field(default=None, repr=False)  # (terms, attributes) per sentence
+    zipf: dict[str, float] = field(default_factory=dict, repr=False)  # corpus word -> wordfreq Zipf value
 
     @property
     def learnt_terms(self) -> list[tuple[str, dict]]:
@@ -452,7 +462,7 @@ class Index:
             passages.append(Passage(**d))
         sources = {m["doc_id"]: SourceMeta(**m) for m in json.loads((root / "sources.json").read_text())}
         texts = {d: (root / "docs" / f"{d}.txt").read_text(encoding="utf-8") for d in sources}
-        bm25 = bm25s.BM25.load(str(root / "bm25"))
+        bm25 = bm25s.BM25.load(str(root / "bm25"), mmap=True)  # scores paged in, not read whole
         coll = chroma_client(settings).get_collection(
             manifest["collection"], embedding_function=AssistantEmbeddingFunction(settings.embedder))
         und = root / "understood.json"
@@ -461,7 +471,8 @@ class Index:
         bilingual = json.loads(bil.read_text(encoding="utf-8")) if bil.exists() else {}
         sv = root / "sentences.npy"
         vectors = np.load(sv, mmap_mode="r") if sv.exists() else None
-        return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors)
+        return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors,
+                   sentence_features=sentence_features.load(root), zipf=sentence_features.load_zipf(root))
 
     def dense_search(self, query_vec: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(passage id, cosine similarity), best view (zh or en) per passage."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["ORDINARY_ZIPF", "GENERIC", "PHRASING_EN", "zipf", "is_ordinary", "is_phrasing", "is_noun", "absent_weight",
-           "spell_en"]
+__all__ = ["ORDINARY_ZIPF", "GENERIC", "PHRASING_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
+           "is_noun", "absent_weight", "spell_en"]
 
 # Measured (stack notes + dev set): ordinary words score 4-6 (以后 5.46, 正常 5.14, contain 4.50,
 # listed 4.69, over 6.08); domain terms below 3.5 (偏头痛 2.79, 间充质 2.04, temporomandibular 2.02).
@@ -43,9 +43,21 @@ PHRASING_EN = frozenset("""contain contains list give gives show shows mention m
     whats hows whos wheres dont doesnt cant wont isnt arent im ive youre pls plz thx""".split())
 
 
+# The corpus's own words, looked up at index build (`remember`): most questions then never load wordfreq's
+# lists (and its own jieba dictionary), about a second of every cold start. The same values, by construction.
+KNOWN_ZIPF: dict[str, float] = {}
+
+
+def remember(table: dict[str, float]) -> None:
+    KNOWN_ZIPF.update(table)
+
+
 @lru_cache(maxsize=50_000)
 def zipf(word: str) -> float:
     """Zipf frequency in general Chinese or English (0 when unknown or wordfreq is missing)."""
+    known = KNOWN_ZIPF.get(word)
+    if known is not None:
+        return known
     try:
         from wordfreq import zipf_frequency
     except ImportError:  # pragma: no cover - wordfreq is a dependency; degrade to "all concepts"

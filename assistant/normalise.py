@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from .yamlfast import safe_load as yaml_load
 from .model import Removal, Segment
 
 _BULLET = re.compile(r"^[\s•·●▪◦\-–—*]+(?=\S)")
@@ -48,7 +47,7 @@ def _maybe(pattern: str | None) -> re.Pattern[str] | None:
 
 @lru_cache(maxsize=4)
 def load_noise_rules(path: str) -> NoiseRules:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = yaml_load(Path(path).read_text(encoding="utf-8")) or {}
     pats = tuple((r["reason"], re.compile(r["pattern"])) for r in data.get("line_patterns", []))
     front = data.get("front_matter") or {}
     refs = data.get("reference_list") or {}

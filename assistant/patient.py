@@ -15,8 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
+from assistant.yamlfast import safe_load as yaml_load
 from assistant.cues import NOT_A_FACT_AFTER, clause_end, clause_start, compile_terms, negated, normalise_text
 from assistant.drugs import Drug, DrugLexicon, corpus_dir, drugs_from_entries, load_drugs, medications
 from assistant.model import InputError
@@ -224,7 +223,7 @@ def compile_conditions(specs: dict[str, dict], settings: dict | None = None) -> 
 
 @lru_cache(maxsize=4)
 def _seed_conditions(path: str) -> dict[str, ConditionTerms]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = yaml_load(Path(path).read_text(encoding="utf-8"))
     return compile_conditions(data.get("conditions") or {}, data.get("settings") or {})
 
 

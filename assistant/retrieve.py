@@ -16,6 +16,9 @@ from .index import Index
 from .model import ScoredPassage
 from .tokens import tokenize
 
+__all__ = ["Query", "Searcher", "BM25Searcher", "DenseSearcher", "SentenceSearcher", "HybridSearcher",
+           "GuidelineRetriever", "to_document"]
+
 
 @dataclass
 class Query:

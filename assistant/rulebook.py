@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from assistant.yamlfast import safe_load as yaml_load
 from assistant.cues import compile_terms
 from assistant.patient import ConditionTerms, DrugLexicon, compile_conditions, corpus_dir, drugs_from_entries
 from assistant.ruleschema import KINDS, SPEC, bad_patterns, drug_problems, rule_lines
@@ -206,7 +207,7 @@ def _read_file(path: Path, st: _State) -> tuple[dict | None, str]:
         st.problems.append(f"{path}:0: cannot read the rules file ({e})")
         return None, ""
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml_load(text) or {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         st.problems.append(f"{path}:{(mark.line + 1) if mark else 0}: invalid YAML ({getattr(e, 'problem', e)})")
@@ -222,7 +223,7 @@ def _lexicons(path: Path, data: dict, st: _State) -> None:
     beside = path.parent / "drugs.yaml"
     if beside.is_file() and beside.resolve() not in st.seen:
         st.seen.add(beside.resolve())
-        lex = yaml.safe_load(beside.read_text(encoding="utf-8")) or {}
+        lex = yaml_load(beside.read_text(encoding="utf-8")) or {}
         st.drugs += lex.get("drugs") or []
         st.treatment_classes |= set(lex.get("treatment_classes") or [])
     st.treatment_classes |= set(data.get("treatment_classes") or [])

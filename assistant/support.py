@@ -19,7 +19,8 @@ from .index import Index
 from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, spell_en, zipf
 from .model import Passage, ScoredPassage
 from .quantities import parse_quantities
-from .tokens import _WORD, STOP, content_terms, fold_text, stem
+from .sentence_features import features_of
+from .tokens import _WORD, STOP, fold_text, stem
 
 __all__ = ["Concept", "Sentence", "Support", "SupportScorer", "ATTRIBUTES", "asked_attributes", "LIST_QUESTION",
            "LIST_HEADER", "ENUMERATION"]
@@ -197,6 +198,7 @@ class SupportScorer:
         self.vectors = index.sentence_vectors
         self.sentences: dict[str, list[Sentence]] = {}
         order = 0
+        feats = getattr(index, "sentence_features", None)  # computed at build; else here (older index)
         for p in index.passages:
             title = index.sources[p.doc_id].title if p.doc_id in index.sources else ""
             text = index.texts.get(p.doc_id, p.text)
@@ -205,9 +207,9 @@ class SupportScorer:
             section = " ".join(p.section)
             for pos, (span, en) in enumerate(zip(p.sentences, ens)):
                 zh = text[span[0]:span[1]]
-                views.append(Sentence(p, span, zh, en, fold_text(f"{section} {zh} {en}"),
-                                      frozenset(content_terms(f"{zh} {en}") | content_terms(section)),
-                                      fold_text(f"{section} {title}"), sentence_attributes(zh), order, pos))
+                terms, attrs = feats[order] if feats else features_of(zh, en, section, sentence_attributes)
+                views.append(Sentence(p, span, zh, en, fold_text(f"{section} {zh} {en}"), terms,
+                                      fold_text(f"{section} {title}"), attrs, order, pos))
                 order += 1
             self.sentences[p.id] = views
         every = [s for vs in self.sentences.values() for s in vs]
