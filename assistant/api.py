@@ -84,7 +84,7 @@ def open_serving(settings: Settings, retriever: str | None = None, chunking: str
         glossary = load_glossary(glossary_path).with_terms(index.learnt_terms)
         with jieba_lock or threading.Lock():  # exclusive: requests tokenise holding it shared
             install_learnt_terms(glossary)
-        rules = guard_mod.load_rulebooks(guard_mod.rule_files(settings), texts=index.texts)
+        rules = guard_mod.load_rulebooks(guard_mod.rule_files(settings), texts=index.texts, indexed_only=True)
         glossary = glossary.with_interventions({f for r in rules.rules for f in r.interventions
                                                 if f.lower() not in r.book.umbrella})
         return Serving(index, glossary, make_searcher(retriever or settings.retriever, index, settings),

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -34,88 +33,13 @@ def _patient(arg: str | None) -> dict | None:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from .index import build, source_paths
-    from .loaders import DocumentError, discover, read_meta
+    from .cli_docs import print_change
+    from .library import ingest
 
-    added, failed = [], []
-    taken: dict[str, Path] = {}  # doc_id -> the file that already has it (shipped corpus or library)
-    for existing in source_paths(settings):
-        try:
-            taken.setdefault(read_meta(existing).doc_id, existing)
-        except DocumentError:
-            pass  # reported by the build below
-    paths = discover([Path(p) for p in args.paths])
-    if args.rules and len(paths) != 1:
-        raise InputError("--rules goes with exactly one document")
-    for path in paths:
-        line, ok = _add_to_library(path, args, settings, taken)
-        (added if ok else failed).append(line)
-    for line in added:
-        print(f"added: {line}")
-    for line in failed:
-        print(f"error: {line}", file=sys.stderr)
-    report = build(settings, progress=None if not args.quiet else False, force=args.force)
-    for r in report.removals if args.verbose else []:
-        print(f"removed [{r.doc_id} {r.start}-{r.end}] {r.reason}: {r.text[:60]}")
-    for s in report.skipped:
-        print(f"error: {s}", file=sys.stderr)
-    if not args.quiet:
-        for u in report.understood:
-            print(_understood_line(u))
-    state = "built" if report.built else "up to date"
-    print(f"index {report.version} {state}: {len(report.documents)} documents, {report.passages} passages, "
-          f"{len(report.removals)} lines set aside ({report.seconds:.1f} s)")
-    return 1 if failed or report.skipped else 0
-
-
-def _understood_line(u: dict) -> str:
-    """One document as ingest understood it: what a clinic checks before trusting the answers."""
-    aside = ", ".join(f"{n} {reason}" for reason, n in sorted(u["set_aside"].items())) or "nothing"
-    terms = ", ".join(f"{t['zh']}={t['abbr'] or t['en']}" for t in u["terms"][:6])
-    more = f" (+{len(u['terms']) - 6})" if len(u["terms"]) > 6 else ""
-    return (f"  {u['doc_id']}: {u['sections']} sections, {u['table_rows']} table rows, {u['sentences']} sentences; "
-            f"set aside: {aside}; terms learnt: {len(u['terms'])} {terms}{more}")
-
-
-def _add_to_library(path: Path, args: argparse.Namespace, settings: Settings, taken: dict[str, Path]
-                    ) -> tuple[str, bool]:
-    """Copy one document (+ its metadata sidecar and its rules file) into the library: (message, ok)."""
-    from .loaders import SUPPORTED, DocumentError, read_meta, read_text, rules_beside, sidecar_path
-
-    if path.suffix.lower() not in SUPPORTED:
-        return f"{path}: unsupported file type {path.suffix or '(none)'}; skipped", False
     overrides = {"title": args.title, "publisher": args.publisher, "year": args.year, "language": args.language}
-    try:
-        meta = read_meta(path, overrides)
-        text = read_text(path)  # validate before anything is copied: a bad file never reaches the index
-    except DocumentError as e:
-        return f"{e}; skipped", False
-    library = settings.data_dir / "library"
-    dest = library / f"{meta.doc_id}{''.join(path.suffixes[-1:])}"
-    owner = taken.get(meta.doc_id)
-    if owner is not None and owner.resolve() == path.resolve():
-        return f"{path} -> {meta.doc_id} (already indexed)", True
-    if owner is not None and owner.resolve() != dest.resolve():
-        # copied anyway, the build would skip it as a duplicate on this and every later ingest
-        return (f"{path}: doc_id {meta.doc_id!r} is already used by {owner}; give this file another "
-                f"doc_id in {sidecar_path(path).name}; skipped"), False
-    rules = Path(args.rules) if args.rules else rules_beside(path)
-    if rules is not None:
-        from .guard import check_files
-
-        problems, _ = check_files([rules], texts={path.name: text, meta.doc_id: text, dest.name: text})
-        if problems:
-            return f"{rules}: rules rejected, document not added:\n  " + "\n  ".join(problems), False
-    taken[meta.doc_id] = dest
-    library.mkdir(parents=True, exist_ok=True)
-    if path.resolve() != dest.resolve():  # re-ingesting the library copy itself: nothing to copy
-        shutil.copyfile(path, dest)
-    side = asdict(meta)
-    side.pop("path")
-    sidecar_path(dest).write_text(json.dumps(side, ensure_ascii=False, indent=1), encoding="utf-8")
-    if rules is not None and rules.resolve() != (library / f"{meta.doc_id}.rules.yaml").resolve():
-        shutil.copyfile(rules, library / f"{meta.doc_id}.rules.yaml")
-    return f"{path} -> {meta.doc_id}" + (f" (rules: {rules.name})" if rules else ""), True
+    change = ingest(settings, [Path(p) for p in args.paths], overrides, Path(args.rules) if args.rules else None,
+                    replace_id=args.replace, force=args.force, progress=None if not args.quiet else False)
+    return print_change(change, verbose=args.verbose, quiet=args.quiet)
 
 
 def _print_answer(answer, as_json: bool) -> None:
@@ -224,7 +148,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="*", help=".txt .md .html .pdf .docx files or folders")
     s.add_argument("--title"), s.add_argument("--publisher"), s.add_argument("--year", type=int)
     s.add_argument("--language")
-    s.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    s.add_argument("--force", action="store_true", help="rebuild even if nothing changed; with --replace: allow a seed")
+    s.add_argument("--replace", metavar="ID", help="put this one file in the place of document ID (docs list)")
     s.add_argument("--rules", help="guard rules for this document (default: <name>.rules.yaml or rules.yaml beside it)")
     s.add_argument("--verbose", "-v", action="store_true", help="list every removed noise line")
     s.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -264,6 +189,10 @@ def parser() -> argparse.ArgumentParser:
     r = rules_sub.add_parser("check", help="validate rules files: schema and verbatim quotes (exit 2 on errors)")
     r.add_argument("files", nargs="*", help="rules files (default: corpus/rules.yaml and the library's)")
     r.set_defaults(func=cmd_rules_check)
+
+    from .cli_docs import add_parser as add_docs_parser
+
+    add_docs_parser(sub)
 
     s = sub.add_parser("serve", help="start the web app (Gradio + REST)")
     s.add_argument("--host", default="127.0.0.1")

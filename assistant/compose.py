@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 
 from .model import Citation, Passage, ScoredPassage, SourceMeta
+from .provenance import display_title
 from .quantities import Quantity, format_en, format_zh, parse_quantities
 from .support import ENUMERATION, LIST_HEADER, LIST_QUESTION, Sentence, Support, SupportScorer
 
@@ -38,9 +39,10 @@ def is_list_question(question: str) -> bool:
 
 def make_citation(n: int, passage: Passage, span: tuple[int, int], meta: SourceMeta, text: str,
                   quote_en: str = "") -> Citation:
-    return Citation(n=n, chunk_id=passage.id, doc_id=passage.doc_id, source_title=meta.title,
+    return Citation(n=n, chunk_id=passage.id, doc_id=passage.doc_id, source_title=display_title(meta),
                     original_file=meta.original_file, section=list(passage.section),
-                    quote=text[span[0]:span[1]], start=span[0], end=span[1], quote_en=quote_en)
+                    quote=text[span[0]:span[1]], start=span[0], end=span[1], quote_en=quote_en,
+                    added_by=meta.added_by)
 
 
 def _with_list_items(chosen: list[Sentence], scorer: SupportScorer, limit: int) -> list[Sentence]:

@@ -26,7 +26,7 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
-from . import lease, sentence_features
+from . import lease, provenance, sentence_features
 from .chunk import chunk, fixed_chunks
 from .config import Settings
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
@@ -39,8 +39,9 @@ from .terms import learn_terms
 from .tokens import tokenize
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-INDEX_FORMAT = 5  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
+INDEX_FORMAT = 6  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
 # 5: sentence_features.json (terms and attributes of every sentence, so a load does no jieba work), zipf.json
+# 6: provenance in sources.json (added_by, sha256, added_at)
 _VERSION = re.compile(r"[0-9a-f]{12}")
 _TMP = re.compile(r"\.tmp-([0-9a-f]{12})-(\d+)")
 
@@ -87,7 +88,7 @@ def chroma_client(settings: Settings):
 def source_paths(settings: Settings) -> list[Path]:
     """The shipped corpus plus documents users added with `assistant ingest PATH`."""
     roots = [settings.corpus_dir / "sources", settings.data_dir / "library"]
-    return [p for p in discover([r for r in roots if r.exists()])]
+    return provenance.kept(settings, discover([r for r in roots if r.exists()]))  # less those removed
 
 
 def _translations(settings: Settings, doc_id: str) -> dict[tuple[int, int], str]:
@@ -119,7 +120,7 @@ def prepare(settings: Settings, paths: list[Path], chunking: str = "sentences"
     metas, texts, passages, removals, skipped, understood = [], {}, [], [], [], []
     for path in paths:
         try:
-            meta = read_meta(path)
+            meta = provenance.stamp(read_meta(path), path, settings)
             doc = read_document(path)
             text = doc.text
         except DocumentError as e:
@@ -132,7 +133,9 @@ def prepare(settings: Settings, paths: list[Path], chunking: str = "sentences"
         if chunking == "chatchat750":
             doc_passages = fixed_chunks(meta.doc_id, text)
         else:
-            doc_passages = chunk(norm, settings.chunk_chars, _translations(settings, meta.doc_id))
+            # translations are aligned to the seed texts' spans: a clinic file under a seed's id gets none
+            en = _translations(settings, meta.doc_id) if meta.added_by == provenance.SEED else {}
+            doc_passages = chunk(norm, settings.chunk_chars, en)
         if not doc_passages:
             skipped.append(f"{path}: no content left after removing page noise")
             continue

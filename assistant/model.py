@@ -27,6 +27,10 @@ class SourceMeta:
     original_file: str = ""  # the seed file name evaluators refer to, e.g. 000_e6a413e21e3238c2.txt
     path: str = ""  # where the text lives, relative to the corpus dir
     medical: bool = True
+    # provenance, set at build time (assistant.provenance), never trusted from a user's sidecar
+    added_by: str = ""  # "seed" (shipped in corpus/sources) | "clinic" (assistant ingest FILE)
+    sha256: str = ""  # of the indexed file's bytes
+    added_at: str = ""  # date added (YYYY-MM-DD)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class Citation:
     start: int
     end: int
     quote_en: str = ""
+    added_by: str = ""  # seed | clinic: who added the cited document
 
 
 @dataclass

@@ -112,6 +112,9 @@ class RuleBook:
     corpus_dir: Path
     conditions: dict[str, ConditionTerms] = field(default_factory=dict)
     books: list[Book] = field(default_factory=list)
+    # loaded against an index (indexed_only): rules left out because their document was removed from it or
+    # their quote is no longer in it (replaced); {rule_id, document, where, reason}, reported by the library
+    disabled: list[dict[str, str]] = field(default_factory=list)
 
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -191,6 +194,8 @@ class _State:
     cache: dict = field(default_factory=dict)
     seen: set = field(default_factory=set)
     treatment_classes: set[str] = field(default_factory=set)
+    indexed_only: bool = False  # a rule speaks only if its document is in `texts` and quotes it verbatim
+    disabled: list[dict[str, str]] = field(default_factory=list)
 
 
 def flat(v: Any) -> Any:
@@ -270,6 +275,10 @@ def _add_file(path: Path, st: _State) -> None:
             spec = {"terms": r.get("condition_terms") or [], "patterns": r.get("condition_patterns") or []}
             errs += [("condition_patterns", p) for p in bad_patterns(spec)]
             _merge_spec(st.specs, r["condition"], spec)
+        if not errs and st.indexed_only and (why := _not_indexed(r, st.texts or {})):
+            st.disabled.append({"rule_id": str(rid), "document": str(r["document"]), "where": f"{path}:{line}",
+                                "reason": why})
+            continue
         if not errs:
             doc = _document_text(str(r["document"]), path.parent, st.texts, st.cache)
             if doc is None:
@@ -286,6 +295,14 @@ def _add_file(path: Path, st: _State) -> None:
             st.rules.append(_rule(r, book, line))
 
 
+def _not_indexed(r: dict, texts: dict[str, str]) -> str:
+    """Why a rule cannot speak for the index it is loaded against ("" when it can)."""
+    text = next((texts[k] for k in (str(r["document"]), doc_id(str(r["document"]))) if k in texts), None)
+    if text is None:
+        return "its document is not in the index (removed)"
+    return "" if str(r["quote"]) in text else "its quote is no longer in the document (replaced)"
+
+
 def _cross_check(st: _State) -> None:
     known = set(st.specs) | {"pregnant"}
     for r in st.rules:
@@ -300,8 +317,9 @@ def _cross_check(st: _State) -> None:
             st.problems.append(f"drug {d.get('id')}: implies unknown condition {d['implies_condition']!r}")
 
 
-def _collect(paths: list[str | Path], texts: dict[str, str] | None = None) -> tuple[RuleBook, list[str]]:
-    st = _State(texts)
+def _collect(paths: list[str | Path], texts: dict[str, str] | None = None,
+             indexed_only: bool = False) -> tuple[RuleBook, list[str]]:
+    st = _State(texts, indexed_only=indexed_only)
     seed = corpus_dir() / "rules.yaml"
     files = [Path(p) / "rules.yaml" if Path(p).is_dir() else Path(p) for p in paths]
     if seed.is_file() and seed.resolve() not in {f.resolve() for f in files if f.exists()}:
@@ -315,7 +333,7 @@ def _collect(paths: list[str | Path], texts: dict[str, str] | None = None) -> tu
     conditions = compile_conditions(st.specs, st.settings)
     base = files[0].parent if files else corpus_dir()
     drugs = DrugLexicon(_unique_drugs(st.drugs), frozenset(st.treatment_classes))
-    return RuleBook(st.rules, st.settings, drugs, base, conditions, st.books), st.problems
+    return RuleBook(st.rules, st.settings, drugs, base, conditions, st.books, st.disabled), st.problems
 
 
 def _unique_drugs(entries: list[dict]) -> tuple:
@@ -327,10 +345,13 @@ def _unique_drugs(entries: list[dict]) -> tuple:
     return drugs_from_entries(out)
 
 
-def load_rulebooks(paths: list[str | Path], texts: dict[str, str] | None = None) -> RuleBook:
+def load_rulebooks(paths: list[str | Path], texts: dict[str, str] | None = None,
+                   indexed_only: bool = False) -> RuleBook:
     """Validate and merge rules files (the seed first). `texts`: document texts by file name or doc id
-    (the index's `Index.texts`), used for quote checks before the files beside the rules files."""
-    rb, problems = _collect(paths, texts)
+    (the index's `Index.texts`), used for quote checks before the files beside the rules files.
+    `indexed_only` (serving an index): a rule whose document is not in `texts`, or no longer holds its quote,
+    is left out and listed in `RuleBook.disabled` instead of failing the whole load."""
+    rb, problems = _collect(paths, texts, indexed_only)
     if problems:
         raise RuleError(problems)
     return rb
