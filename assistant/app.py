@@ -22,6 +22,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+from .accounts import parse_auth  # noqa: E402,F401 - ASSISTANT_AUTH (with roles) is read there
 from .config import Settings  # noqa: E402
 
 CSS = """
@@ -55,31 +56,6 @@ document.addEventListener('click', function (e) {
 </script>"""
 
 _MARKER = re.compile(r"\[(\d+)\]")
-
-
-# ----------------------------------------------------------------------------------------- login
-def parse_auth(value: str | None) -> list[tuple[str, str]] | None:
-    """ASSISTANT_AUTH: "user:pass,user2:pass2" or a path to a file with one user:pass per line."""
-    if not value or not value.strip():
-        return None
-    path = Path(value.strip()).expanduser()
-    if path.is_file():
-        entries = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
-        where = str(path)
-    else:
-        entries = [e.strip() for e in value.split(",")]
-        where = "ASSISTANT_AUTH"
-    users = []
-    for e in entries:
-        if not e or e.startswith("#"):
-            continue
-        user, sep, password = e.partition(":")
-        if not sep or not user or not password:
-            raise ValueError(f"{where}: expected user:password entries, got {e.split(':')[0]!r}:…")
-        users.append((user, password))
-    if not users:
-        raise ValueError(f"{where}: no user:password entries")
-    return users
 
 
 # ----------------------------------------------------------------------------------------- rendering
@@ -201,7 +177,7 @@ def create_app(assistant, auth: list[tuple[str, str]] | None = None, eval_dir: P
     from . import openai_api, rest
     from .app_ui import build_ui
 
-    app = FastAPI(title="Clinical guideline assistant", docs_url="/api/docs", openapi_url="/api/openapi.json",
+    app = FastAPI(title="Clinical guideline assistant", docs_url="/api/swagger", openapi_url="/api/openapi.json",
                   redoc_url=None)
     throttle = rest.LoginThrottle.from_settings(getattr(assistant, "settings", None), auth) if auth else None
     rest.install(app, assistant, auth, throttle)
@@ -209,7 +185,7 @@ def create_app(assistant, auth: list[tuple[str, str]] | None = None, eval_dir: P
     store = exports_mod.ExportStore()  # private, one download per export, removed at exit
     exports_mod.install(app, store)
     app.state.exports = store
-    blocks = build_ui(assistant, eval_dir=eval_dir, exports=store)
+    blocks = build_ui(assistant, eval_dir=eval_dir, exports=store, accounts=auth)
     ui_auth = rest.ui_login(auth, throttle) if auth else None  # the same users and throttle as REST
     app = gr.mount_gradio_app(app, blocks, path="/", auth=ui_auth, ssr_mode=False, css=CSS, head=HEAD,
                               footer_links=["api"], mcp_server=False,

@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 
 from .app import banner_html, citations_html, export_markdown, link_markers
+from .app_docs import docs_tab
 from .config import REPO
 from .model import InputError
 
@@ -267,7 +268,7 @@ def export_link(token: str, name: str, lang: str) -> str:
             f"{name}</a> <span class='meta'>{t('export_once', lang)}</span>")
 
 
-def build_ui(assistant, eval_dir: Path | None = None, exports=None) -> gr.Blocks:
+def build_ui(assistant, eval_dir: Path | None = None, exports=None, accounts: list | None = None) -> gr.Blocks:
     from .exports import ExportStore
 
     eval_dir = eval_dir or REPO / "eval"
@@ -404,6 +405,7 @@ def build_ui(assistant, eval_dir: Path | None = None, exports=None) -> gr.Blocks
                 chart = gr.Image(label=t("chart", "zh"), type="filepath", interactive=False, elem_id="eval-chart")
                 report = gr.File(label=t("report", "zh"), file_count="multiple", interactive=False,
                                  elem_id="eval-report")
+            docs = docs_tab(assistant, accounts)  # the library: list, reports, rules; changes for admins
 
         form = [age, pregnant, conditions, glucose, unit, nsaid, meds, platelets]
         out_c = [chat_c, q_c, records_c, banner_c, cits_c, status_c]
@@ -449,6 +451,7 @@ def build_ui(assistant, eval_dir: Path | None = None, exports=None) -> gr.Blocks
         ui_lang.change(switch, [ui_lang, records_c, records_p],
                        [*labelled, *valued, q_c, q_p, conditions, *sug, banner_c, cits_c, banner_p, cits_p],
                        **hidden)
+        docs.wire(ui_lang, hidden)
         gr.api(api_ask, api_name="ask")
     demo.queue(default_concurrency_limit=8)  # retrieval is serialised inside Assistant.ask anyway
     return demo

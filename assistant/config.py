@@ -60,6 +60,10 @@ class Settings:
     login_max_failures: int = 5
     login_backoff_s: float = 1.0
     login_backoff_max_s: float = 60.0
+    # The library (assistant.library; REST /api/docs, the Documents tab): with login on only the admin role may
+    # upload, replace or remove; with login off this decides. Uploads larger than this are refused (413).
+    library_edit_without_login: bool = True
+    max_upload_bytes: int = 20 * 1024 * 1024
 
     @property
     def index_root(self) -> Path:

@@ -29,6 +29,7 @@ from .config import Settings
 from .index import BuildReport, build, source_paths
 from .loaders import SUPPORTED, DocumentError, discover, read_meta, read_text, rules_beside, sidecar_path
 from .model import InputError, SourceMeta
+from .rulebook import doc_id as rule_doc_id
 
 __all__ = ["Change", "locked", "ingest", "remove", "restore", "find"]
 LOCK_FILE = ".library.lock"
@@ -40,6 +41,7 @@ class Change:
 
     action: str  # ingest | replace | remove
     added: list[str] = field(default_factory=list)
+    doc_ids: list[str] = field(default_factory=list)  # of the documents added or put in place
     failed: list[str] = field(default_factory=list)
     removed: dict | None = None  # provenance of the document taken out (remove, replace)
     moved_to: str = ""  # where its files went (clinic documents)
@@ -92,7 +94,7 @@ class _Plan:
 
 
 def _plan(path: Path, overrides: dict, rules: Path | None, settings: Settings, taken: dict[str, Path],
-          doc_id: str | None = None) -> tuple[_Plan | None, str]:
+          doc_id: str | None = None, new_only: bool = False) -> tuple[_Plan | None, str]:
     """Check one file before anything is copied: (plan, "") or (None | plan, message); None + message: refused."""
     if path.suffix.lower() not in SUPPORTED:
         return None, f"{path}: unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED)}"
@@ -110,6 +112,8 @@ def _plan(path: Path, overrides: dict, rules: Path | None, settings: Settings, t
                    added_at=meta.added_at if inside and meta.added_at else provenance.today())
     dest = library / f"{meta.doc_id}{''.join(path.suffixes[-1:]).lower()}"
     owner = taken.get(meta.doc_id)
+    if new_only and owner is not None:
+        return None, f"{path.name}: document {meta.doc_id!r} is already in the library; replace it instead"
     if owner is not None and owner.resolve() == path.resolve():
         return _Plan(path, meta, dest, None), f"{path} -> {meta.doc_id} (already indexed)"
     if owner is not None and owner.resolve() != dest.resolve():
@@ -158,9 +162,11 @@ def _taken(settings: Settings) -> dict[str, Path]:
 
 
 def ingest(settings: Settings, paths: list[Path], overrides: dict | None = None, rules: Path | None = None,
-           replace_id: str | None = None, force: bool = False, progress: bool | None = None) -> Change:
+           replace_id: str | None = None, force: bool = False, progress: bool | None = None,
+           new_only: bool = False) -> Change:
     """Add files to the library (or, with `replace_id`, put one file in that document's place) and rebuild.
-    `force`: rebuild even if nothing changed, and allow replacing a seed document."""
+    `force`: rebuild even if nothing changed, and allow replacing a seed document; `new_only`: refuse a file
+    whose doc id is taken (an upload never overwrites a document silently)."""
     overrides = overrides or {}
     with locked(settings):
         files = discover([Path(p) for p in paths])
@@ -170,11 +176,12 @@ def ingest(settings: Settings, paths: list[Path], overrides: dict | None = None,
             return _replace(settings, files, overrides, rules, replace_id, force, progress)
         change, taken = Change("ingest"), _taken(settings)
         for path in files:
-            plan, msg = _plan(path, overrides, rules, settings, taken)
+            plan, msg = _plan(path, overrides, rules, settings, taken, new_only=new_only)
             if plan is None:
                 change.failed.append(f"{msg}; skipped")
             else:
                 change.added.append(msg or _commit(plan, settings, taken))
+                change.doc_ids.append(plan.meta.doc_id)
         change.report = build(settings, progress=progress, force=force)
         return change
 
@@ -187,7 +194,8 @@ def _replace(settings: Settings, files: list[Path], overrides: dict, rules: Path
     if old is None:
         raise InputError(f"no document {doc_id!r} to replace; `assistant docs list` shows the ids")
     if seed and not force:
-        raise InputError(f"{doc_id!r} is a seed document shipped in corpus/; replacing it needs --force")
+        raise InputError(f"{doc_id!r} is a seed document shipped in corpus/; replacing it needs --force "
+                         "(REST: force=true)")
     taken = _taken(settings)
     taken.pop(doc_id, None)
     plan, msg = _plan(files[0], overrides, rules, settings, taken, doc_id=doc_id)
@@ -201,11 +209,14 @@ def _replace(settings: Settings, files: list[Path], overrides: dict, rules: Path
     else:  # the old copy is kept aside; its rules file stays for the new text (checked again below)
         change.moved_to = str(_move_out(settings, old, doc_id, keep_rules=plan.rules is None))
     change.added.append(_commit(plan, settings, taken))
+    change.doc_ids.append(doc_id)
     change.report = build(settings, progress=progress)
-    after = _quoting(settings, doc_id)
-    kept_ids = {r["id"] for r in after}
-    change.rules_kept = after
-    change.rules_stopped = [r for r in before if r["id"] not in kept_ids]
+    after = _quoting(settings, doc_id, disabled=True)
+    kept_ids = {r["id"] for r in after if not r.get("reason")}
+    change.rules_kept = [r for r in after if not r.get("reason")]
+    stopped = {r["id"]: r for r in before if r["id"] not in kept_ids}
+    stopped |= {r["id"]: r for r in after if r.get("reason")}  # e.g. a new rules file naming another document
+    change.rules_stopped = list(stopped.values())
     return change
 
 
@@ -217,7 +228,8 @@ def remove(settings: Settings, doc_id: str, force: bool = False, progress: bool 
         if path is None:
             raise InputError(f"no document {doc_id!r} in the library; `assistant docs list` shows the ids")
         if seed and not force:
-            raise InputError(f"{doc_id!r} is a seed document shipped in corpus/; removing it needs --force")
+            raise InputError(f"{doc_id!r} is a seed document shipped in corpus/; removing it needs --force "
+                         "(REST: force=true)")
         meta = provenance.stamp(read_meta(path), path, settings)
         change = Change("remove", removed=_public(meta), rules_stopped=_quoting(settings, doc_id))
         provenance.mark_removed(settings, meta)
@@ -244,7 +256,7 @@ def restore(settings: Settings, doc_id: str, progress: bool | None = None) -> Ch
         if doc_id in _taken(settings):
             raise InputError(f"{doc_id!r} is in use by a clinic document (it replaced the seed); remove that first")
         provenance.unmark_removed(settings, doc_id)
-        change = Change("restore", added=[f"{entry.get('original_file', doc_id)} -> {doc_id} (seed)"])
+        change = Change("restore", added=[f"{entry.get('original_file', doc_id)} -> {doc_id} (seed)"], doc_ids=[doc_id])
         change.report = build(settings, progress=progress)
         return change
 
@@ -262,14 +274,19 @@ def _move_out(settings: Settings, path: Path, doc_id: str, keep_rules: bool = Fa
     return dest
 
 
-def _quoting(settings: Settings, doc_id: str) -> list[dict]:
-    """Active rules quoting `doc_id` in the CURRENT version (rules as the server loads them)."""
+def _quoting(settings: Settings, doc_id: str, disabled: bool = False) -> list[dict]:
+    """Rules quoting `doc_id` in the CURRENT version (rules as the server loads them); with `disabled`,
+    also those left out for it, each with its `reason`."""
     try:
         snap = Snapshot.read(settings)
     except FileNotFoundError:
         return []
     rules, _ = load_rules(settings, snap.texts)
-    return rules_of(rules, doc_id, snap.sources)
+    out = rules_of(rules, doc_id, snap.sources)
+    if disabled and rules is not None:
+        out += [{"id": d["rule_id"], "where": d["where"], "reason": d["reason"]} for d in rules.disabled
+                if d["document"] == doc_id or rule_doc_id(d["document"]) == doc_id]
+    return out
 
 
 def _public(meta: SourceMeta) -> dict:

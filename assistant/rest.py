@@ -248,13 +248,15 @@ def basic_auth(users: list[tuple[str, str]] | None, throttle: LoginThrottle | No
     """A dependency that checks HTTP Basic credentials when login is configured, else does nothing."""
     security = HTTPBasic(auto_error=False)
 
-    def check(request: Request, creds: HTTPBasicCredentials | None = Depends(security)) -> None:
+    def check(request: Request, creds: HTTPBasicCredentials | None = Depends(security)) -> str | None:
+        """The logged-in user name (None when login is off)."""
         if not users:
-            return
+            return None
         if creds is None or not check_login(users, throttle, client_address(request.scope), creds.username,
                                             creds.password):
             raise HTTPException(401, "login required: send HTTP Basic credentials",
                                 headers={"WWW-Authenticate": "Basic"})
+        return creds.username
 
     return check
 
@@ -346,6 +348,9 @@ def install(app: FastAPI, assistant, users: list[tuple[str, str]] | None = None,
     if users and throttle is None:
         throttle = LoginThrottle.from_settings(getattr(assistant, "settings", None), users)
     app.include_router(router(assistant, users, throttle))
+    from .rest_docs import router as docs_router  # /api/docs: the guideline library
+
+    app.include_router(docs_router(assistant, users, throttle))
     app.add_middleware(ClientAddress)
     app.add_middleware(CatchAll)
 
