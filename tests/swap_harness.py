@@ -132,13 +132,20 @@ def _cites_new_doc(answer: dict) -> bool:
     return any(c.get("doc_id") == NEW_DOC_ID and NEW_QUOTE in c.get("quote", "") for c in answer.get("citations") or [])
 
 
-def run(url: str, data_dir: Path, seconds: float = 20.0, ingest_at: float = 5.0, clients: int = 8,
-        doc_dir: Path | None = None, env: dict[str, str] | None = None, log=print) -> Figures:
-    """Ask from `clients` threads for `seconds`; at `ingest_at` run `assistant ingest <new doc>` into
-    `data_dir` (the server's). Returns every sample and the ingest and health timings."""
-    doc_dir = doc_dir or data_dir.parent
+def write_new_doc(doc_dir: Path) -> Path:
     doc = doc_dir / f"{NEW_DOC_ID}.md"
     doc.write_text(NEW_DOC, encoding="utf-8")
+    return doc
+
+
+def run(url: str, data_dir: Path, seconds: float = 20.0, ingest_at: float = 5.0, clients: int = 8,
+        doc_dir: Path | None = None, env: dict[str, str] | None = None, log=print,
+        command: list[str] | None = None) -> Figures:
+    """Ask from `clients` threads for `seconds`; at `ingest_at` run `assistant ingest <new doc>` (or the
+    `assistant` arguments in `command`, e.g. ["docs", "remove", ID]) into `data_dir` (the server's).
+    Returns every sample and the ingest and health timings."""
+    doc = write_new_doc(doc_dir or data_dir.parent)
+    command = command or ["ingest", "--quiet", str(doc)]
     fig = Figures(seconds, clients)
     conn = _connect(url)
     fig.old_version = _request(conn, "GET", "/api/health")[1]["corpus_version"]
@@ -190,8 +197,8 @@ def run(url: str, data_dir: Path, seconds: float = 20.0, ingest_at: float = 5.0,
     fig.ingest_start = time.monotonic() - t0
     run_env = dict(env or os.environ)
     run_env["ASSISTANT_DATA_DIR"] = str(data_dir)
-    proc = subprocess.run([sys.executable, "-m", "assistant.cli", "--data-dir", str(data_dir), "ingest", "--quiet",
-                           str(doc)], cwd=REPO, env=run_env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "assistant.cli", "--data-dir", str(data_dir), *command],
+                          cwd=REPO, env=run_env, capture_output=True, text=True)
     fig.ingest_end = time.monotonic() - t0
     fig.ingest_rc, fig.ingest_output = proc.returncode, (proc.stdout + proc.stderr)[-3000:]
     m = re.search(r"index ([0-9a-f]{12}) (built|up to date)", proc.stdout)
