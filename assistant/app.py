@@ -102,10 +102,20 @@ def citations_html(assistant, answer: dict | None, turn: int, lang: str) -> str:
         parts.append(
             f"<details class='citation' id='cit-{turn}-{c['n']}' data-n='{c['n']}'>"
             f"<summary>[{c['n']}] {_esc(c['source_title'])} · {_esc(section)}</summary>"
-            f"<div class='meta'>{_esc(c.get('original_file', ''))} · {'字符' if lang == 'zh' else 'chars'} "
+            f"<div class='meta'>{_esc(c.get('original_file', ''))}{_added_by(c, lang)} · "
+            f"{'字符' if lang == 'zh' else 'chars'} "
             f"{c['start']}–{c['end']}</div>"
             f"<div class='passage'>{passage_html(assistant, c)}</div>{en}</details>")
     return "".join(parts) + "</div>"
+
+
+def _added_by(c: dict[str, Any], lang: str) -> str:
+    """Who added the cited document (provenance): a clinic upload is never mistaken for a seed guideline."""
+    who = c.get("added_by")
+    if not who:
+        return ""
+    label = {"seed": ("随附指南", "shipped guideline"), "clinic": ("诊所添加", "added by the clinic")}.get(who, (who, who))
+    return f" · <span class='added-by' data-added-by='{_esc(who)}'>{label[0 if lang == 'zh' else 1]}</span>"
 
 
 def banner_html(answer: dict | None, lang: str) -> str:

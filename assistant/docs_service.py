@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from .loaders import SUPPORTED
 from .model import InputError
 
 __all__ = ["DocsService", "Forbidden", "Rejected", "safe_name"]
+SWITCH_WAIT_S = 120.0  # at most this long for the new version to open before answering with the old one
 
 
 class Forbidden(PermissionError):
@@ -123,8 +125,15 @@ class DocsService:
         return _Staging(Path(path), name, rules)
 
     def _finish(self, change) -> dict[str, Any]:
+        """The change, answered once this server serves its version (the next question already sees it)."""
         out = change.to_dict()
-        out["serving"] = self.assistant.refresh()  # this server answers from the new version from now on
+        target = change.report.version if change.report is not None else None
+        deadline = time.monotonic() + SWITCH_WAIT_S
+        serving = self.assistant.refresh()
+        while target and serving != target and time.monotonic() < deadline:
+            time.sleep(0.1)  # a request opened it in the background first: wait for that
+            serving = self.assistant.refresh()
+        out["serving"] = serving
         return out
 
 

@@ -53,3 +53,17 @@ def ingest_cli(data_dir, *paths) -> str:
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def own_data_dir(settings, tmp_path_factory, name: str):
+    """A data dir of its own, for tests that change the library, seeded with the session's embedding cache
+    (the session index is built first, so the cache holds every seed passage)."""
+    import shutil
+
+    from assistant.index import build
+
+    build(settings, progress=False)
+    d = tmp_path_factory.mktemp(name) / "data"
+    d.mkdir()
+    shutil.copyfile(settings.data_dir / "embed-cache.sqlite", d / "embed-cache.sqlite")
+    return d

@@ -140,9 +140,11 @@ def write_new_doc(doc_dir: Path) -> Path:
 
 def run(url: str, data_dir: Path, seconds: float = 20.0, ingest_at: float = 5.0, clients: int = 8,
         doc_dir: Path | None = None, env: dict[str, str] | None = None, log=print,
-        command: list[str] | None = None) -> Figures:
+        command: list[str] | None = None, wait_switch_s: float = 0.0) -> Figures:
     """Ask from `clients` threads for `seconds`; at `ingest_at` run `assistant ingest <new doc>` (or the
     `assistant` arguments in `command`, e.g. ["docs", "remove", ID]) into `data_dir` (the server's).
+    With `wait_switch_s`, clients keep asking past `seconds` (up to that much longer) until /api/health shows
+    the new version, and one second more: a slow command on busy cores still has its switch observed.
     Returns every sample and the ingest and health timings."""
     doc = write_new_doc(doc_dir or data_dir.parent)
     command = command or ["ingest", "--quiet", str(doc)]
@@ -205,6 +207,12 @@ def run(url: str, data_dir: Path, seconds: float = 20.0, ingest_at: float = 5.0,
     fig.new_version = m.group(1) if m else ""
     log(f"ingest: rc {proc.returncode} in {fig.ingest_end - fig.ingest_start:.1f} s: {proc.stdout.strip()[-200:]}")
     time.sleep(max(0.0, seconds - (time.monotonic() - t0)))
+    deadline = time.monotonic() + wait_switch_s
+    while fig.new_version and time.monotonic() < deadline:
+        if any(v == fig.new_version for _, v in list(fig.health)):
+            time.sleep(1.0)
+            break
+        time.sleep(0.2)
     stop.set()
     for t in threads:
         t.join(180)

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 ANSWER_KEYS = {"text", "language", "query", "citations", "passages", "findings", "level", "refused", "see_also",
                "audience", "timings_ms", "support"}
 CITATION_KEYS = {"n", "chunk_id", "doc_id", "source_title", "original_file", "section", "quote", "start", "end",
-                 "quote_en"}
+                 "quote_en", "added_by"}
 NSAID_Q = "PRP注射前需要停用NSAIDs多久?"
 
 

@@ -6,7 +6,6 @@ this server serves the new version: the next question already cites (or no longe
 """
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from conftest import own_data_dir  # noqa: E402
 from conftest_app import running_server  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -27,12 +27,7 @@ SEED = "aspn-2024-regenerative-chronic-pain"
 
 @pytest.fixture(scope="module")
 def url(settings, tmp_path_factory):
-    from assistant.index import build
-
-    build(settings, progress=False)
-    data = tmp_path_factory.mktemp("docs-rest") / "data"
-    data.mkdir()
-    shutil.copyfile(settings.data_dir / "embed-cache.sqlite", data / "embed-cache.sqlite")
+    data = own_data_dir(settings, tmp_path_factory, "docs-rest")
     auth = f"{ADMIN[0]}:{ADMIN[1]}:admin,{CLINICIAN[0]}:{CLINICIAN[1]}"
     with running_server(data, tmp_path_factory.mktemp("log") / "docs-rest.log", ASSISTANT_AUTH=auth,
                         ASSISTANT_MAX_UPLOAD_BYTES=str(MAX_UPLOAD)) as u:

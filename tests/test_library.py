@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from assistant.cli import main
+from conftest import own_data_dir
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[1]
@@ -57,13 +57,7 @@ rules:
 @pytest.fixture(scope="module")
 def data(settings, tmp_path_factory) -> Path:
     """A data dir of its own (these tests change the library), with the session's embedding cache."""
-    from assistant.index import build
-
-    build(settings, progress=False)
-    d = tmp_path_factory.mktemp("library") / "data"
-    d.mkdir()
-    shutil.copyfile(settings.data_dir / "embed-cache.sqlite", d / "embed-cache.sqlite")
-    return d
+    return own_data_dir(settings, tmp_path_factory, "library")
 
 
 def run(capsys, data: Path, *args: str) -> tuple[int, str, str]:
