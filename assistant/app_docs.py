@@ -94,7 +94,7 @@ class DocsTab:
     def __init__(self, assistant, accounts: list | None = None):
         self.service = DocsService(assistant, accounts)
         self.open_to_all = self.service.may_edit(None) if not accounts else False
-        listing = self.service.listing()
+        listing = self._first_listing()
         ids = [d["doc_id"] for d in listing["documents"]]
         with gr.Tab(t("tab", "zh"), id="documents", elem_id="tab-documents") as self.tab:
             self.intro = gr.Markdown(t("intro", "zh"))
@@ -117,6 +117,15 @@ class DocsTab:
                     self.replace = gr.Button(t("replace", "zh"), elem_id="docs-replace")
                     self.remove = gr.Button(t("remove", "zh"), variant="stop", elem_id="docs-remove")
             self.result = gr.Markdown("", elem_id="docs-result")
+
+    def _first_listing(self) -> dict:
+        """The list shown before the tab is first opened; empty if the index cannot be read yet (it is read
+        again whenever the tab is selected)."""
+        try:
+            return self.service.listing()
+        except Exception as e:  # noqa: BLE001 - the app must start; the tab fills in on select
+            log.warning("documents tab: library not readable at start (%s)", type(e).__name__)
+            return {"documents": []}
 
     def _detail(self, doc_id: str | None, lang: str) -> str:
         if not doc_id:

@@ -50,8 +50,16 @@ def is_seed(settings: Settings, path: Path) -> bool:
 def stamp(meta: SourceMeta, path: Path, settings: Settings) -> SourceMeta:
     """The document's provenance as the index records it: location decides seed/clinic, bytes the hash."""
     seed = is_seed(settings, path)
+    added = meta.added_at or ("" if seed else _file_date(path))  # a library copy from before provenance existed
     return replace(meta, added_by=SEED if seed else CLINIC, sha256=sha256_file(path),
-                   original_file=meta.original_file or Path(path).name, added_at=meta.added_at or "")
+                   original_file=meta.original_file or Path(path).name, added_at=added)
+
+
+def _file_date(path: Path) -> str:
+    try:
+        return time.strftime("%Y-%m-%d", time.localtime(Path(path).stat().st_mtime))
+    except OSError:
+        return ""
 
 
 def display_title(meta: SourceMeta) -> str:
