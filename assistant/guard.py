@@ -28,6 +28,7 @@ from assistant.rulebook import (KINDS, Book, Rule, RuleBook, RuleError, check_fi
                                 load_rulebooks, load_rules, rule_files)
 
 __all__ = ["KINDS", "Book", "Rule", "RuleBook", "RuleError", "GuardResult", "check", "check_answer", "plain_message",
+           "stated_doses",
            "default_rules", "load_rules", "load_rulebooks", "rule_files", "check_files", "doc_id", "ECHO_LINES"]
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _NUMERIC_FACTS = ("age", "glucose_mmol_l", "glucose_mg_dl", "nsaid_last_dose_days_ago", "platelets_10e9_per_l")
@@ -278,6 +279,18 @@ def _proposed(c: _Ctx, rule: Rule) -> list[tuple[Decimal, Decimal, str]]:
                 f"{c.num(a.value_low)}–{c.num(a.value_high)}"
             out.append((a.value_low, a.value_high, shown))
     return out
+
+
+def stated_doses(text: str, rule: Rule, rules: RuleBook) -> list[tuple[Decimal, Decimal, str, int]]:
+    """Every dose a source sentence states for the rule's product or drug, proposed or not, as (low, high,
+    shown, start in the normalised text): the source-trust check (assistant.conflicts) compares them."""
+    t = normalise_text(text)
+    c = _Ctx(t, "zh", PatientContext(), rules, True, True, extract_doses(t), scope=t)
+    if rule.bounds["unit"] == "count":
+        return [(d.quantity.low, d.quantity.high, d.quantity.text.strip(), d.quantity.start)
+                for d in c.doses if d.product == (rule.product or None)]
+    return [(a.value_low, a.value_high, a.quantity.text.strip(), a.quantity.start)
+            for a in extract_amounts(t, rule.bounds["unit"]) if _nearest_is(c, rule, a.quantity.start)]
 
 
 def _proposing(c: _Ctx, start: int) -> bool:
