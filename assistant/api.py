@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
+from . import audit
 from . import guard as guard_mod
 from .compose import SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
@@ -376,6 +377,7 @@ class Assistant:
         timings["compose"] = _ms(t)
         timings["total"] = _ms(t0)
         answer.timings_ms = timings
+        audit.log_answer(self.settings, self.index, turns, answer)
         return answer
 
     def health(self) -> dict[str, Any]:

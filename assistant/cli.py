@@ -35,8 +35,11 @@ def _patient(arg: str | None) -> dict | None:
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from .index import build, source_paths
+    from .ingest_journal import Journal, recover
     from .loaders import DocumentError, discover, read_meta
 
+    recover(settings)  # a killed ingest's copies are rolled back before anything reads the library
+    journal = Journal(settings.data_dir / "library")
     added, failed = [], []
     taken: dict[str, Path] = {}  # doc_id -> the file that already has it (shipped corpus or library)
     for existing in source_paths(settings):
@@ -48,17 +51,24 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.rules and len(paths) != 1:
         raise InputError("--rules goes with exactly one document")
     for path in paths:
-        line, ok = _add_to_library(path, args, settings, taken)
+        line, ok = _add_to_library(path, args, settings, taken, journal)
         (added if ok else failed).append(line)
     for line in added:
         print(f"added: {line}")
     for line in failed:
         print(f"error: {line}", file=sys.stderr)
-    report = build(settings, progress=None if not args.quiet else False, force=args.force)
+    try:
+        report = build(settings, progress=None if not args.quiet else False, force=args.force)
+    except BaseException:
+        journal.rollback()  # the copies go with the build that failed
+        raise
+    journal.commit()
     for r in report.removals if args.verbose else []:
         print(f"removed [{r.doc_id} {r.start}-{r.end}] {r.reason}: {r.text[:60]}")
     for s in report.skipped:
         print(f"error: {s}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}")
     if not args.quiet:
         for u in report.understood:
             print(_understood_line(u))
@@ -77,8 +87,8 @@ def _understood_line(u: dict) -> str:
             f"set aside: {aside}; terms learnt: {len(u['terms'])} {terms}{more}")
 
 
-def _add_to_library(path: Path, args: argparse.Namespace, settings: Settings, taken: dict[str, Path]
-                    ) -> tuple[str, bool]:
+def _add_to_library(path: Path, args: argparse.Namespace, settings: Settings, taken: dict[str, Path],
+                    journal) -> tuple[str, bool]:
     """Copy one document (+ its metadata sidecar and its rules file) into the library: (message, ok)."""
     from .loaders import SUPPORTED, DocumentError, read_meta, read_text, rules_beside, sidecar_path
 
@@ -109,11 +119,14 @@ def _add_to_library(path: Path, args: argparse.Namespace, settings: Settings, ta
     taken[meta.doc_id] = dest
     library.mkdir(parents=True, exist_ok=True)
     if path.resolve() != dest.resolve():  # re-ingesting the library copy itself: nothing to copy
+        journal.add(dest, meta.doc_id)  # recorded before it is written: a killed ingest is rolled back
         shutil.copyfile(path, dest)
     side = asdict(meta)
     side.pop("path")
+    journal.add(sidecar_path(dest), meta.doc_id)
     sidecar_path(dest).write_text(json.dumps(side, ensure_ascii=False, indent=1), encoding="utf-8")
     if rules is not None and rules.resolve() != (library / f"{meta.doc_id}.rules.yaml").resolve():
+        journal.add(library / f"{meta.doc_id}.rules.yaml", meta.doc_id)
         shutil.copyfile(rules, library / f"{meta.doc_id}.rules.yaml")
     return f"{path} -> {meta.doc_id}" + (f" (rules: {rules.name})" if rules else ""), True
 
@@ -207,6 +220,20 @@ def cmd_rules_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from . import audit
+
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise InputError(f"--since must be a date such as 2026-12-01, not {args.since!r}") from None
+    summary = audit.summarise(audit.read(settings, since))
+    print(json.dumps(summary, ensure_ascii=False, indent=1) if args.json else audit.format_summary(summary))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .app import serve
 
@@ -264,6 +291,11 @@ def parser() -> argparse.ArgumentParser:
     r = rules_sub.add_parser("check", help="validate rules files: schema and verbatim quotes (exit 2 on errors)")
     r.add_argument("files", nargs="*", help="rules files (default: corpus/rules.yaml and the library's)")
     r.set_defaults(func=cmd_rules_check)
+
+    s = sub.add_parser("audit", help="summarise the audit log (answers, refusals, blocks by rule, latency)")
+    s.add_argument("--since", help="first day to include (YYYY-MM-DD, UTC)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_audit)
 
     s = sub.add_parser("serve", help="start the web app (Gradio + REST)")
     s.add_argument("--host", default="127.0.0.1")

@@ -108,15 +108,15 @@ def _other_intervention(rule: Rule, text: str, rb: RuleBook) -> bool:
 
 
 def _concerns(rule: Rule, sentence: str, context: str, rb: RuleBook) -> bool:
-    """The sentence is about one of the rule's interventions: it names one (or a family word), or names
-    no other therapy and its section or the question does."""
+    """The sentence is about one of the rule's interventions: it names one, or names no other therapy and
+    its section or the question does (and the rule's context terms, if any, are there)."""
     if rule.context_rx is not None and not (rule.context_rx.search(sentence) or rule.context_rx.search(context)):
         return False  # the rule is only about, say, starting doses
-    if rule.specific_rx.search(sentence) or rule.umbrella_rx.search(sentence):
+    if rule.specific_rx.search(sentence):
         return True
     if _other_intervention(rule, sentence, rb):
         return False
-    return bool(rule.specific_rx.search(context) or rule.umbrella_rx.search(context))
+    return bool(rule.specific_rx.search(context))  # family words (生物制剂, biologic) name no one therapy
 
 
 # ----------------------------------------------------------------------------- one check per kind

@@ -26,7 +26,7 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
-from . import lease
+from . import ingest_journal, lease, orphans
 from .chunk import chunk, fixed_chunks
 from .config import Settings
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
@@ -199,6 +199,7 @@ def _collection_exists(settings: Settings, client, root: Path) -> bool:
 def build(settings: Settings, chunking: str = "sentences", progress: bool | None = None,
           force: bool = False) -> BuildReport:
     t0 = time.perf_counter()
+    ingest_journal.recover(settings)  # files a killed ingest copied into the library are not indexed
     install_jieba_terms(str(settings.corpus_dir / "glossary.tsv"))
     metas, texts, passages, removals, skipped, understood = prepare(settings, source_paths(settings), chunking)
     if not passages:
@@ -361,6 +362,7 @@ def _gc(settings: Settings, client, keep: set[str]) -> None:
                 _drop_collections(client, {d.name})
                 lease.forget(ex)
     _drop_collections(client, dropped - live - busy)
+    orphans.sweep(settings, client, protected=live | busy)  # killed builds' collections and segment folders
     leases = root / lease.LEASE_DIR
     for f in sorted(leases.glob("*.lock")) if leases.is_dir() else []:  # leases of versions long gone
         v = f.stem
