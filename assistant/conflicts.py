@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 from typing import Callable
 
@@ -24,7 +25,7 @@ from .quantities import format_en, format_zh, parse_quantities
 from .rulebook import Rule, RuleBook, doc_id
 from .support import MIN_PART_COVERAGE, Support, SupportScorer
 
-__all__ = ["Conflict", "SentenceKey", "VettedScorer", "find_conflicts", "vet_sentences", "source_file",
+__all__ = ["Conflict", "SentenceKey", "VettedScorer", "contradictions", "find_conflicts", "vet_sentences", "source_file",
            "CONFLICT_RULE_ID"]
 
 CONFLICT_RULE_ID = "source_conflict"
@@ -40,6 +41,7 @@ _PERMIT_EN = re.compile(
     r"\bnot (?:a |an )?contraindicat\w*|\bno contraindications?\b|\b(?<!not )(?:is|are) safe\b|\bsafe(?:ly)? (?:to|for|in)\b|"
     r"\b(?<!not )(?<!cannot )(?:can|may) (?:safely )?(?:receive|use|be given|be used|undergo|have|continue)\b|"
     r"\bno need to (?:stop|avoid|withhold)\b", _I)
+_terms_rx = lru_cache(maxsize=256)(compile_terms)
 _NEG_BEFORE = re.compile(r"(?:不|非|勿|禁|not|never|cannot|n't)\s*$", _I)
 _NO_STOP = re.compile(r"(?:无需|无须|不必|不需要|不用)(?:提前)?停|可(?:以)?继续(?:服用|使用)|"
                       r"\bno need to (?:stop|withhold)|\bneed not be (?:stopped|withheld)|\bcan be continued\b", _I)
@@ -107,16 +109,18 @@ def _other_intervention(rule: Rule, text: str, rb: RuleBook) -> bool:
                for d, m in rb.drugs.find(text))
 
 
-def _concerns(rule: Rule, sentence: str, context: str, rb: RuleBook) -> bool:
-    """The sentence is about one of the rule's interventions: it names one, or names no other therapy and
-    its section or the question does (and the rule's context terms, if any, are there)."""
-    if rule.context_rx is not None and not (rule.context_rx.search(sentence) or rule.context_rx.search(context)):
+def _concerns(rule: Rule, sentence: str, near: str, question: str, rb: RuleBook) -> bool:
+    """The sentence is about one of the rule's interventions: it names one; or names no other therapy and
+    its surroundings (section, passage, title) name one; or they name none either and the question does.
+    Family words (生物制剂, biologic) name no one therapy. The rule's context terms, if any, must be there."""
+    if rule.context_rx is not None and not any(rule.context_rx.search(t) for t in (sentence, near, question)):
         return False  # the rule is only about, say, starting doses
-    if rule.specific_rx.search(sentence):
-        return True
-    if _other_intervention(rule, sentence, rb):
-        return False
-    return bool(rule.specific_rx.search(context))  # family words (生物制剂, biologic) name no one therapy
+    for text in (sentence, near):
+        if rule.specific_rx.search(text):
+            return True
+        if _other_intervention(rule, text, rb):
+            return False
+    return bool(rule.specific_rx.search(question))
 
 
 # ----------------------------------------------------------------------------- one check per kind
@@ -189,7 +193,7 @@ def _threshold(rule: Rule, text: str, rb: RuleBook) -> tuple[str, str] | None:
     if rule.verdicts.get("met", "none") == "none":
         return None
     terms = rule.raw.get("measure_terms") or [rule.raw["measure"]]
-    rx, unit, limit = compile_terms(tuple(terms)), rule.bounds["unit"].lower(), rule.bounds["value"]
+    rx, unit, limit = _terms_rx(tuple(terms)), rule.bounds["unit"].lower(), rule.bounds["value"]
     if not rx.search(text):
         return None
     ops = {"<": lambda v: v < limit, "<=": lambda v: v <= limit, ">": lambda v: v > limit, ">=": lambda v: v >= limit}
@@ -208,32 +212,55 @@ CHECKS: dict[str, Callable[[Rule, str, RuleBook], tuple[str, str] | None]] = {
 
 
 # ----------------------------------------------------------------------------- entry points
-def find_conflicts(sentence: str, doc: str, rb: RuleBook, context: str = "") -> list[tuple[Rule, str, str]]:
-    """(rule, reason_zh, reason_en) for each rule the sentence contradicts. `doc`: the sentence's doc id
-    (a rule is never checked against its own document); `context`: its section and the question."""
-    text, ctx = normalise_text(sentence), normalise_text(context)
+_NUMBER = re.compile(r"[\d一二两三四五六七八九十百千万亿]")
+_NEEDS_NUMBER = {"dose_range", "threshold"}
+
+
+def contradictions(sentence: str, doc: str, rb: RuleBook) -> list[tuple[Rule, str, str]]:
+    """(rule, reason_zh, reason_en) for each rule whose kind check fires on the sentence, whatever it is
+    about (the expensive, question-independent part). A rule is never checked against its own document."""
+    text = normalise_text(sentence)
+    numeric = bool(_NUMBER.search(text))
     out = []
     for rule in rb.rules:
         check = CHECKS.get(rule.kind)
-        if check is None or doc_id(rule.document) == doc:
+        if check is None or doc_id(rule.document) == doc or (rule.kind in _NEEDS_NUMBER and not numeric):
             continue
         reason = check(rule, text, rb)
-        if reason and _concerns(rule, text, ctx, rb):
+        if reason:
             out.append((rule, *reason))
     return out
 
 
-def vet_sentences(sentences, question: str, rb: RuleBook, sources: dict[str, SourceMeta]) -> dict[SentenceKey, Conflict]:
-    """Conflicts of support sentences (`support.Sentence`), by sentence key: the first rule each contradicts."""
+def find_conflicts(sentence: str, doc: str, rb: RuleBook, near: str = "", question: str = "",
+                   fired: list | None = None) -> list[tuple[Rule, str, str]]:
+    """The contradictions (`fired`, else computed) of rules the sentence is about: `near` is its section and
+    passage, `question` what was asked (the subject of a sentence whose surroundings name no therapy)."""
+    fired = contradictions(sentence, doc, rb) if fired is None else fired
+    if not fired:
+        return []
+    text, near_n, q = normalise_text(sentence), normalise_text(near), normalise_text(question)
+    return [(r, zh, en) for r, zh, en in fired if _concerns(r, text, near_n, q, rb)]
+
+
+def vet_sentences(sentences, question: str, rb: RuleBook, sources: dict[str, SourceMeta],
+                  cache: dict | None = None) -> dict[SentenceKey, Conflict]:
+    """Conflicts of support sentences (`support.Sentence`), by sentence key: the first rule each contradicts.
+    `cache` (per index version and rule book) keeps each sentence's question-independent contradictions."""
     out: dict[SentenceKey, Conflict] = {}
+    cache = {} if cache is None else cache
     for s in sentences:
         key = (s.passage.id, s.span[0], s.span[1])
-        context = " ".join(s.passage.section) + "\n" + question
-        found = find_conflicts(f"{s.zh}\n{s.en}", s.passage.doc_id, rb, context)
+        if key not in cache:
+            cache[key] = contradictions(f"{s.zh}\n{s.en}", s.passage.doc_id, rb)
+        if not cache[key]:
+            continue
+        meta = sources.get(s.passage.doc_id)
+        near = " ".join(s.passage.section) + "\n" + s.passage.text + "\n" + (meta.title if meta else "")
+        found = find_conflicts(f"{s.zh}\n{s.en}", s.passage.doc_id, rb, near, question, cache[key])
         if not found:
             continue
         rule, zh, en = found[0]
-        meta = sources.get(s.passage.doc_id)
         out[key] = Conflict(rule.id, rule.kind, s.zh, s.passage.doc_id, meta.title if meta else s.passage.doc_id,
                             source_file(meta), s.span[0], s.span[1], rule.quote, rule.document, zh, en)
     return out
@@ -247,10 +274,11 @@ class VettedScorer(SupportScorer):
     def __init__(self, index, glossary, bilingual, rules: RuleBook) -> None:
         super().__init__(index, glossary, bilingual)
         self.rules, self.sources = rules, index.sources
+        self._fired: dict = {}  # sentence key -> its contradictions (this index version, these rules)
 
     def score(self, question, hits, max_sentences: int = 3, qvec=None, skip: frozenset = frozenset()) -> Support:
         pool = [s for h in hits for s in self.sentences.get(h.passage.id, ())]
-        found = vet_sentences(pool, question, self.rules, self.sources)
+        found = vet_sentences(pool, question, self.rules, self.sources, self._fired)
         plain = super().score(question, hits, max_sentences, qvec, skip)
         if not found:
             return plain

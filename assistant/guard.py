@@ -333,6 +333,8 @@ STEPS = {"contraindication": _contraindication, "dose_range": _dose_range,
 _PLAIN_BUILTIN = {
     "unsupported_number": ("回答里有一个数字无法在资料中核实,请以医生的意见为准。",
                            "A number in this answer could not be checked against the sources; rely on your doctor."),
+    "source_conflict": ("有一份资料和指南的规定不一致，这里没有采用它的说法，请以医生的意见为准。",
+                        "One source disagrees with the guideline's rules, so it was not used here; rely on your doctor."),
     "patient_conflict": ("你填写的信息和问题里说的不一致,请核对后再问。",
                          "The details you entered and what you wrote in the question do not match. Please check them."),
 }

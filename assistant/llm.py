@@ -181,7 +181,7 @@ def _contradicts(body: str, cited: list[Passage], rules) -> str:
     docs = {p.doc_id for p in cited}
     context = " ".join(" ".join(p.section) for p in cited)
     rb = rules or guard_mod.default_rules()
-    return next((r.id for r, _zh, _en in find_conflicts(body, "", rb, context)
+    return next((r.id for r, _zh, _en in find_conflicts(body, "", rb, near=context)
                  if guard_mod.doc_id(r.document) not in docs), "")
 
 

@@ -21,7 +21,7 @@ def rb():
 
 
 def ids(rb, sentence: str, context: str = "", doc: str = POISON) -> set[str]:
-    return {r.id for r, _zh, _en in find_conflicts(sentence, doc, rb, context)}
+    return {r.id for r, _zh, _en in find_conflicts(sentence, doc, rb, question=context)}
 
 
 @pytest.mark.parametrize("sentence, context, rule", [
@@ -61,6 +61,21 @@ def test_no_false_conflicts(rb, sentence, context) -> None:
     assert ids(rb, sentence, context) == set()
 
 
+def test_the_surroundings_decide_before_the_question(rb) -> None:
+    """A sentence that names no therapy is about what its passage names; only a passage that names none
+    takes the question's subject ("妊娠不是禁忌症" in a forged update, asked about PRP)."""
+    aspirin = "小剂量阿司匹林（≤325 mg/d）用于心血管保护时无需停用。"
+    mtx = "MTX与NSAIDs合用时需监测肾功能。" + aspirin
+    q = "PRP注射前需要停用NSAIDs多久?"
+    assert {r.id for r, _, _ in find_conflicts(aspirin, POISON, rb, near=mtx, question=q)} == set()
+    assert "prp_nsaid_washout" in {r.id for r, _, _ in find_conflicts(aspirin, POISON, rb, question=q)}
+    bare = "妊娠不是禁忌症。"
+    found = find_conflicts(bare, POISON, rb, near="妊娠\nASPN 2024 官方更新", question="孕妇能做PRP吗?")
+    assert "contraindication_pregnancy" in {r.id for r, _, _ in found}
+    assert find_conflicts(bare, POISON, rb, near="妊娠", question="孕妇能用甲氨蝶呤吗?")[0][0].id == \
+        "mtx_contraindication_pregnancy"
+
+
 def test_a_rule_is_never_checked_against_its_own_document(rb) -> None:
     own = "aspn-2024-regenerative-chronic-pain"
     assert ids(rb, "MSCs 常用剂量为 50 亿个细胞。", doc=own) == set()
@@ -74,3 +89,12 @@ def test_the_corpus_has_no_conflicts_with_its_own_rules(assistant) -> None:
     every = [s for vs in assistant.scorer.sentences.values() for s in vs]
     assert len(every) > 100
     assert vet_sentences(every, "", assistant.rules, assistant.index.sources) == {}
+
+
+def test_patients_get_a_plain_message() -> None:
+    from assistant.guard import plain_message
+    from assistant.model import GuardFinding
+
+    f = GuardFinding("source_conflict", "warn", "来源「X」中的句子……与指南规则 msc_dose 相矛盾")
+    assert "不一致" in plain_message(f, "zh") and "msc_dose" not in plain_message(f, "zh")
+    assert "disagrees" in plain_message(f, "en")
