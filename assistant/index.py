@@ -209,6 +209,7 @@ def build(settings: Settings, chunking: str = "sentences", progress: bool | None
                          removals=removals, passages=len(passages), understood=understood)
     final = settings.index_root / version
     if not force and _complete(final) and current_version(settings, chunking) == version:
+        _gc(settings, chroma_client(settings), keep={version})  # a killed build's leftovers go even so
         report.seconds = time.perf_counter() - t0
         return report
     settings.index_root.mkdir(parents=True, exist_ok=True)
