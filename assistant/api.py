@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
+from . import audit
 from . import guard as guard_mod
 from .compose import SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
@@ -36,6 +37,7 @@ from .language import answer_language, is_traditional, to_simplified, to_traditi
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage
 from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Query, Searcher, SentenceSearcher
 from .support import Support, SupportScorer
+from .conflicts import VettedScorer
 from .patient import PatientContext
 from .query_embed import query_embedder
 from .rwlock import RWLock
@@ -88,7 +90,7 @@ def open_serving(settings: Settings, retriever: str | None = None, chunking: str
         glossary = glossary.with_interventions({f for r in rules.rules for f in r.interventions
                                                 if f.lower() not in r.book.umbrella})
         return Serving(index, glossary, make_searcher(retriever or settings.retriever, index, settings),
-                       SupportScorer(index, glossary, index.bilingual), rules)
+                       VettedScorer(index, glossary, index.bilingual, rules), rules)
     except BaseException:
         index.close()
         raise
@@ -368,6 +370,8 @@ class Assistant:
             if asks_personal_dose(question):
                 text = self.faq.personal_dose[lang] + "\n" + text
             text += "\n\n" + self.faq.safety[lang]
+        answer.conflicts = list(support.withheld)  # sentences contradicting a rule: findings, not facts
+        findings += [c.finding(lang) for c in answer.conflicts]
         for f in findings:
             f.citation = self._quote_citation(f.source_doc, f.source_quote, cits)
         answer.citations = cits
@@ -381,6 +385,7 @@ class Assistant:
         timings["compose"] = _ms(t)
         timings["total"] = _ms(t0)
         answer.timings_ms = timings
+        audit.log_answer(self.settings, self.index, turns, answer)
         return answer
 
     def health(self) -> dict[str, Any]:

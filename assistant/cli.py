@@ -131,6 +131,20 @@ def cmd_rules_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from . import audit
+
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise InputError(f"--since must be a date such as 2026-12-01, not {args.since!r}") from None
+    summary = audit.summarise(audit.read(settings, since))
+    print(json.dumps(summary, ensure_ascii=False, indent=1) if args.json else audit.format_summary(summary))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .app import serve
 
@@ -193,6 +207,11 @@ def parser() -> argparse.ArgumentParser:
     from .cli_docs import add_parser as add_docs_parser
 
     add_docs_parser(sub)
+
+    s = sub.add_parser("audit", help="summarise the audit log (answers, refusals, blocks by rule, latency)")
+    s.add_argument("--since", help="first day to include (YYYY-MM-DD, UTC)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_audit)
 
     s = sub.add_parser("serve", help="start the web app (Gradio + REST)")
     s.add_argument("--host", default="127.0.0.1")

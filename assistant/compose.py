@@ -92,6 +92,10 @@ def compose(question: str, lang: str, support: Support, scorer: SupportScorer, s
     else:
         picked = _with_clause_chain(picked, scorer, limit + CLAUSE_CHAIN)
     picked = sorted(picked[:limit + CLAUSE_CHAIN], key=lambda s: s.order)  # reads like the guideline
+    for s in [s for s in picked if (s.passage.id, *s.span) in support.conflicts]:  # contradicts a rule
+        picked.remove(s)
+        if support.conflicts[(s.passage.id, *s.span)] not in support.withheld:
+            support.withheld.append(support.conflicts[(s.passage.id, *s.span)])
     citations: list[Citation] = []
     lines: list[str] = []
     untranslated = False

@@ -57,6 +57,10 @@ class Settings:
     # this many consecutive failures from one client address, or for one user name, further attempts are
     # refused (HTTP 429) without checking the password for login_backoff_s, doubling with each further
     # failure up to login_backoff_max_s. A success resets that address and user name.
+    # Audit log (assistant.audit): one JSONL record per answer under <data_dir>/audit/; the question text
+    # is recorded only with audit_text (ASSISTANT_AUDIT_TEXT=1); patient fields never.
+    audit: bool = True
+    audit_text: bool = False
     login_max_failures: int = 5
     login_backoff_s: float = 1.0
     login_backoff_max_s: float = 60.0

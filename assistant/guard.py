@@ -28,6 +28,7 @@ from assistant.rulebook import (KINDS, Book, Rule, RuleBook, RuleError, check_fi
                                 load_rulebooks, load_rules, rule_files)
 
 __all__ = ["KINDS", "Book", "Rule", "RuleBook", "RuleError", "GuardResult", "check", "check_answer", "plain_message",
+           "stated_doses",
            "default_rules", "load_rules", "load_rulebooks", "rule_files", "check_files", "doc_id", "ECHO_LINES"]
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _NUMERIC_FACTS = ("age", "glucose_mmol_l", "glucose_mg_dl", "nsaid_last_dose_days_ago", "platelets_10e9_per_l")
@@ -280,6 +281,18 @@ def _proposed(c: _Ctx, rule: Rule) -> list[tuple[Decimal, Decimal, str]]:
     return out
 
 
+def stated_doses(text: str, rule: Rule, rules: RuleBook) -> list[tuple[Decimal, Decimal, str, int]]:
+    """Every dose a source sentence states for the rule's product or drug, proposed or not, as (low, high,
+    shown, start in the normalised text): the source-trust check (assistant.conflicts) compares them."""
+    t = normalise_text(text)
+    c = _Ctx(t, "zh", PatientContext(), rules, True, True, extract_doses(t), scope=t)
+    if rule.bounds["unit"] == "count":
+        return [(d.quantity.low, d.quantity.high, d.quantity.text.strip(), d.quantity.start)
+                for d in c.doses if d.product == (rule.product or None)]
+    return [(a.value_low, a.value_high, a.quantity.text.strip(), a.quantity.start)
+            for a in extract_amounts(t, rule.bounds["unit"]) if _nearest_is(c, rule, a.quantity.start)]
+
+
 def _proposing(c: _Ctx, start: int) -> bool:
     return not attributed(c.text, start) or plan_cue(c.text) or c.particular
 
@@ -320,6 +333,8 @@ STEPS = {"contraindication": _contraindication, "dose_range": _dose_range,
 _PLAIN_BUILTIN = {
     "unsupported_number": ("回答里有一个数字无法在资料中核实,请以医生的意见为准。",
                            "A number in this answer could not be checked against the sources; rely on your doctor."),
+    "source_conflict": ("有一份资料和指南的规定不一致，这里没有采用它的说法，请以医生的意见为准。",
+                        "One source disagrees with the guideline's rules, so it was not used here; rely on your doctor."),
     "patient_conflict": ("你填写的信息和问题里说的不一致,请核对后再问。",
                          "The details you entered and what you wrote in the question do not match. Please check them."),
 }

@@ -26,7 +26,7 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
-from . import lease, provenance, sentence_features
+from . import ingest_journal, lease, orphans, provenance, sentence_features
 from .chunk import chunk, fixed_chunks
 from .config import Settings
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
@@ -205,6 +205,7 @@ def _collection_exists(settings: Settings, client, root: Path) -> bool:
 def build(settings: Settings, chunking: str = "sentences", progress: bool | None = None,
           force: bool = False) -> BuildReport:
     t0 = time.perf_counter()
+    ingest_journal.recover(settings)  # files a killed ingest copied into the library are not indexed
     install_jieba_terms(str(settings.corpus_dir / "glossary.tsv"))
     metas, texts, passages, removals, skipped, understood = prepare(settings, source_paths(settings), chunking)
     if not passages:
@@ -214,6 +215,7 @@ def build(settings: Settings, chunking: str = "sentences", progress: bool | None
                          removals=removals, passages=len(passages), understood=understood)
     final = settings.index_root / version
     if not force and _complete(final) and current_version(settings, chunking) == version:
+        _gc(settings, chroma_client(settings), keep={version})  # a killed build's leftovers go even so
         report.seconds = time.perf_counter() - t0
         return report
     settings.index_root.mkdir(parents=True, exist_ok=True)
@@ -372,6 +374,7 @@ def _gc(settings: Settings, client, keep: set[str]) -> None:
                 _drop_collections(client, {d.name})
                 lease.forget(ex)
     _drop_collections(client, dropped - live - busy)
+    orphans.sweep(settings, client, protected=live | busy)  # killed builds' collections and segment folders
     leases = root / lease.LEASE_DIR
     for f in sorted(leases.glob("*.lock")) if leases.is_dir() else []:  # leases of versions long gone
         v = f.stem

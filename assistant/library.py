@@ -27,6 +27,7 @@ from . import provenance
 from .catalog import Snapshot, load_rules, rules_of
 from .config import Settings
 from .index import BuildReport, build, source_paths
+from .ingest_journal import Journal, recover
 from .loaders import SUPPORTED, DocumentError, discover, read_meta, read_text, rules_beside, sidecar_path
 from .model import InputError, SourceMeta
 from .rulebook import doc_id as rule_doc_id
@@ -129,18 +130,23 @@ def _plan(path: Path, overrides: dict, rules: Path | None, settings: Settings, t
     return _Plan(path, meta, dest, rules), ""
 
 
-def _commit(plan: _Plan, settings: Settings, taken: dict[str, Path]) -> str:
-    """Copy the file, its provenance sidecar and its rules into the library."""
+def _commit(plan: _Plan, settings: Settings, taken: dict[str, Path], journal: Journal | None = None) -> str:
+    """Copy the file, its provenance sidecar and its rules into the library; each new file is recorded in
+    the ingest journal before it is written, so a killed ingest's copies are rolled back by the next one."""
     library = plan.dest.parent
     library.mkdir(parents=True, exist_ok=True)
     taken[plan.meta.doc_id] = plan.dest
+    note = journal.add if journal is not None else (lambda dest, doc_id="": None)
     if plan.path.resolve() != plan.dest.resolve():
+        note(plan.dest, plan.meta.doc_id)
         shutil.copyfile(plan.path, plan.dest)
     side = asdict(plan.meta)
     side.pop("path")
+    note(sidecar_path(plan.dest), plan.meta.doc_id)
     sidecar_path(plan.dest).write_text(json.dumps(side, ensure_ascii=False, indent=1), encoding="utf-8")
     own_rules = library / f"{plan.meta.doc_id}.rules.yaml"
     if plan.rules is not None and plan.rules.resolve() != own_rules.resolve():
+        note(own_rules, plan.meta.doc_id)
         shutil.copyfile(plan.rules, own_rules)
     if _removed_clinic(settings, plan.meta.doc_id):  # added again after an interrupted removal
         provenance.unmark_removed(settings, plan.meta.doc_id)
@@ -174,15 +180,22 @@ def ingest(settings: Settings, paths: list[Path], overrides: dict | None = None,
             raise InputError("--rules goes with exactly one document")
         if replace_id is not None:
             return _replace(settings, files, overrides, rules, replace_id, force, progress)
+        recover(settings)  # a killed ingest's copies are rolled back before anything reads the library
+        journal = Journal(settings.data_dir / "library")
         change, taken = Change("ingest"), _taken(settings)
         for path in files:
             plan, msg = _plan(path, overrides, rules, settings, taken, new_only=new_only)
             if plan is None:
                 change.failed.append(f"{msg}; skipped")
             else:
-                change.added.append(msg or _commit(plan, settings, taken))
+                change.added.append(msg or _commit(plan, settings, taken, journal))
                 change.doc_ids.append(plan.meta.doc_id)
-        change.report = build(settings, progress=progress, force=force)
+        try:
+            change.report = build(settings, progress=progress, force=force)
+        except BaseException:
+            journal.rollback()  # the copies go with the build that failed
+            raise
+        journal.commit()
         return change
 
 

@@ -151,6 +151,11 @@ def postcheck(raw: str, lang: str, passages: list[Passage], sources: dict[str, S
                                          f"Removed a sentence whose numbers are not in its cited passages "
                                          f"{valid}: \"{s.body}\" ({'; '.join(unsupported)})"))
             continue
+        contra = _contradicts(s.body, cited, rules)
+        if contra:
+            findings.append(GuardFinding("llm_source_conflict", "warn",
+                                         f"Removed a sentence that contradicts guideline rule {contra}: \"{s.body}\""))
+            continue
         kept.append((s.body, valid))
     if not kept:
         raise LLMUnavailable("no verifiable sentence")
@@ -170,6 +175,17 @@ def postcheck(raw: str, lang: str, passages: list[Passage], sources: dict[str, S
     if lang == "en" and any(c.quote_en for c in citations):
         text += "\n" + TRANSLATION_NOTE
     return text, citations, findings
+
+
+def _contradicts(body: str, cited: list[Passage], rules) -> str:
+    """The id of a rule the sentence contradicts (assistant.conflicts), unless it cites the rule's own document."""
+    from .conflicts import find_conflicts
+
+    docs = {p.doc_id for p in cited}
+    context = " ".join(" ".join(p.section) for p in cited)
+    rb = rules or guard_mod.default_rules()
+    return next((r.id for r, _zh, _en in find_conflicts(body, "", rb, near=context)
+                 if guard_mod.doc_id(r.document) not in docs), "")
 
 
 # ----------------------------------------------------------------------------- the model call

@@ -119,6 +119,7 @@ class Answer:
     audience: str = "clinician"
     timings_ms: dict[str, float] = field(default_factory=dict)
     support: dict[str, Any] = field(default_factory=dict)  # the answerability figures behind `refused`
+    conflicts: list[Any] = field(default_factory=list)  # assistant.conflicts.Conflict: withheld source sentences
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -187,6 +187,10 @@ class Support:
     answered: bool = False  # an attribute-and-subject-matching sentence exists
     attribute_coverage: float = 1.0  # own coverage of the weakest sentence that gives an asked attribute
     excluded: Sentence | None = None  # the source says it does not cover what was asked
+    # Source trust (assistant.conflicts): sentences of the hits that contradict a rule, by (passage id, start,
+    # end), never chosen; `withheld`: those the answer would have used, reported as conflict findings.
+    conflicts: dict = field(default_factory=dict)
+    withheld: list = field(default_factory=list)
 
 
 class SupportScorer:
@@ -374,10 +378,12 @@ class SupportScorer:
             return 0.0
         return max(0.0, float(self.vectors[s.order] @ qvec) - DENSE_FLOOR)
 
-    def score(self, question: str, hits: list[ScoredPassage], max_sentences: int = 3, qvec=None) -> Support:
+    def score(self, question: str, hits: list[ScoredPassage], max_sentences: int = 3, qvec=None,
+              skip: frozenset = frozenset()) -> Support:
         """Choose sentences: the best one giving each asked attribute on the asked subject, then
         the ones that add concepts; coverage is what they cover together. Sentences rank by concept
-        coverage, with the question's dense similarity (`qvec`) and repeated figures as bonuses."""
+        coverage, with the question's dense similarity (`qvec`) and repeated figures as bonuses; sentences
+        whose (passage id, start, end) is in `skip` are never chosen."""
         concepts = self.concepts(question)
         attrs = asked_attributes(question)
         dense = max((h.scores.get("dense", 0.0) for h in hits), default=0.0)
@@ -388,6 +394,8 @@ class SupportScorer:
         listing = LIST_BONUS if LIST_QUESTION.search(question) else 0.0
         for h in hits:
             for s in self.sentences.get(h.passage.id, ()):
+                if skip and (s.passage.id, *s.span) in skip:
+                    continue
                 cov = self.coverage(concepts, s)
                 same = sum(1 for n in numbers if re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", s.zh))
                 bonus = (RANK_BONUS / max(1, h.rank) + NUMBER_BONUS * min(same, 2) + DENSE_WEIGHT * self.similarity(s, qvec)

@@ -20,7 +20,7 @@ from conftest_app import get_json, post_json, running_server  # noqa: E402
 
 pytestmark = pytest.mark.integration
 ANSWER_KEYS = {"text", "language", "query", "citations", "passages", "findings", "level", "refused", "see_also",
-               "audience", "timings_ms", "support"}
+               "audience", "timings_ms", "support", "conflicts"}
 CITATION_KEYS = {"n", "chunk_id", "doc_id", "source_title", "original_file", "section", "quote", "start", "end",
                  "quote_en", "added_by"}
 NSAID_Q = "PRP注射前需要停用NSAIDs多久?"
