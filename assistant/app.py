@@ -217,4 +217,5 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
     app = create_app(assistant, auth)
     print(f"guideline assistant on http://{host}:{port}/ (REST: /api/ask, /api/health, /v1/chat/completions; "
           f"login {'on' if auth else 'off'})", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("ASSISTANT_LOG_LEVEL", "warning"))
+    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("ASSISTANT_LOG_LEVEL", "warning"),
+                timeout_graceful_shutdown=settings.shutdown_grace_s)

@@ -68,6 +68,9 @@ class Settings:
     # upload, replace or remove; with login off this decides. Uploads larger than this are refused (413).
     library_edit_without_login: bool = True
     max_upload_bytes: int = 20 * 1024 * 1024
+    # On SIGTERM, open streams (a browser tab's or gradio_client's event stream) get this long to finish
+    # before the server exits; without a cap uvicorn waits for them indefinitely.
+    shutdown_grace_s: float = 3.0
 
     @property
     def index_root(self) -> Path:

@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
@@ -18,6 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest_app import free_port, post_json, running_server, server_env  # noqa: E402
 
+from assistant.config import Settings
 from assistant.model import InputError
 from assistant.patient import PLAUSIBLE, PatientContext
 
@@ -141,7 +141,7 @@ def test_a_4xx_keeps_the_keep_alive_connection(url):
 class _Exploding:
     """An assistant whose pipeline fails inside, with a patient value in the exception's message."""
 
-    settings = SimpleNamespace(max_turns=50, retriever="hybrid")
+    settings = Settings()  # the real defaults: every route reads its own limits from them
 
     def ask(self, turns, patient=None, audience="clinician"):
         raise RuntimeError("secret value 布洛芬 in the message")
