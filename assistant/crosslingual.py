@@ -90,7 +90,6 @@ def query_groups(question: str, dictionary: dict[str, list[str]], skip: frozense
 
 def expand_query(question: str, dictionary: dict[str, list[str]], skip: frozenset[str] = frozenset()) -> str:
     """The question plus the corpus's Chinese words for its English words (not for phrasing words)."""
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z\-']+", question) if w.lower() not in skip]
-    extra = [zh for alts in lookup(dictionary, words).values() for zh in alts[:QUERY_ALTERNATIVES]]
+    extra = [zh for group in query_groups(question, dictionary, skip) for zh in group[1:]]
     extra = [w for w in dict.fromkeys(extra) if w not in question]
     return f"{question} {' '.join(extra)}" if extra else question

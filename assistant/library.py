@@ -199,6 +199,13 @@ def ingest(settings: Settings, paths: list[Path], overrides: dict | None = None,
         return change
 
 
+def _refuse_seed(doc_id: str, seed: bool, force: bool, doing: str) -> None:
+    """A seed document shipped in corpus/ changes only with `force`."""
+    if seed and not force:
+        raise InputError(f"{doc_id!r} is a seed document shipped in corpus/; {doing} it needs --force "
+                         "(REST: force=true)")
+
+
 def _replace(settings: Settings, files: list[Path], overrides: dict, rules: Path | None, doc_id: str,
              force: bool, progress: bool | None) -> Change:
     if len(files) != 1:
@@ -206,9 +213,7 @@ def _replace(settings: Settings, files: list[Path], overrides: dict, rules: Path
     old, seed = find(settings, doc_id)
     if old is None:
         raise InputError(f"no document {doc_id!r} to replace; `assistant docs list` shows the ids")
-    if seed and not force:
-        raise InputError(f"{doc_id!r} is a seed document shipped in corpus/; replacing it needs --force "
-                         "(REST: force=true)")
+    _refuse_seed(doc_id, seed, force, "replacing")
     taken = _taken(settings)
     taken.pop(doc_id, None)
     plan, msg = _plan(files[0], overrides, rules, settings, taken, doc_id=doc_id)
@@ -240,9 +245,7 @@ def remove(settings: Settings, doc_id: str, force: bool = False, progress: bool 
         path, seed = find(settings, doc_id)
         if path is None:
             raise InputError(f"no document {doc_id!r} in the library; `assistant docs list` shows the ids")
-        if seed and not force:
-            raise InputError(f"{doc_id!r} is a seed document shipped in corpus/; removing it needs --force "
-                         "(REST: force=true)")
+        _refuse_seed(doc_id, seed, force, "removing")
         meta = provenance.stamp(read_meta(path), path, settings)
         change = Change("remove", removed=_public(meta), rules_stopped=_quoting(settings, doc_id))
         provenance.mark_removed(settings, meta)
