@@ -38,7 +38,7 @@ from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, Scor
 from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Query, Searcher, SentenceSearcher
 from .support import Support, SupportScorer
 from .conflicts import VettedScorer
-from .patient import PatientContext
+from .guard.patient import PatientContext
 from .query_embed import query_embedder
 from .rwlock import RWLock
 

@@ -17,7 +17,7 @@ from .config import Settings
 from .index import current_version
 from .model import SourceMeta
 from .provenance import display_title
-from .rulebook import RuleError, doc_id as rule_doc_id, load_rulebooks, rule_files
+from .guard.rulebook import RuleError, doc_id as rule_doc_id, load_rulebooks, rule_files
 
 __all__ = ["Snapshot", "doc_rows", "doc_detail", "load_rules", "rules_of", "LIST_FIELDS"]
 

@@ -118,7 +118,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_rules_check(args: argparse.Namespace, settings: Settings) -> int:
     """Validate rules files (schema, levels, numbers, verbatim quotes); no FILE: the seed + library ones."""
-    from .rulebook import check_files, rule_files
+    from .guard.rulebook import check_files, rule_files
 
     files = [Path(f) for f in args.files] or rule_files(settings)
     problems, summary = check_files(files)

@@ -91,6 +91,13 @@ class Settings:
         return replace(s, **{k: _coerce(cls, k, v) for k, v in values.items()})
 
 
+def corpus_dir() -> Path:
+    """The corpus directory without loading every setting (the guard's seed files): $ASSISTANT_CORPUS_DIR,
+    else <repo>/corpus, as Settings.corpus_dir."""
+    env = os.environ.get("ASSISTANT_CORPUS_DIR")
+    return Path(env) if env else REPO / "corpus"
+
+
 def _coerce(cls: type, name: str, value: object) -> object:
     kinds = {f.name: f.type for f in fields(cls)}
     if name not in kinds:

@@ -20,9 +20,9 @@ from typing import Callable
 from .cues import clause_start, compile_terms, normalise_text
 from .guard import stated_doses
 from .model import GuardFinding, SourceMeta
-from .patient import mentions
+from .guard.patient import mentions
 from .quantities import format_en, format_zh, parse_quantities
-from .rulebook import Rule, RuleBook, doc_id
+from .guard.rulebook import Rule, RuleBook, doc_id
 from .support import MIN_PART_COVERAGE, Support, SupportScorer
 
 __all__ = ["Conflict", "SentenceKey", "VettedScorer", "contradictions", "find_conflicts", "vet_sentences", "source_file",

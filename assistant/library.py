@@ -30,7 +30,7 @@ from .index import BuildReport, build, source_paths
 from .ingest_journal import Journal, recover
 from .loaders import SUPPORTED, DocumentError, discover, read_meta, read_text, rules_beside, sidecar_path
 from .model import InputError, SourceMeta
-from .rulebook import doc_id as rule_doc_id
+from .guard.rulebook import doc_id as rule_doc_id
 
 __all__ = ["Change", "locked", "ingest", "remove", "restore", "find"]
 LOCK_FILE = ".library.lock"
@@ -122,7 +122,7 @@ def _plan(path: Path, overrides: dict, rules: Path | None, settings: Settings, t
                       f"{sidecar_path(path).name}, or use --replace {meta.doc_id}")
     rules = rules if rules is not None else rules_beside(path)
     if rules is not None:
-        from .rulebook import check_files
+        from .guard.rulebook import check_files
 
         problems, _ = check_files([rules], texts={path.name: text, meta.doc_id: text, dest.name: text})
         if problems:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.conflicts import find_conflicts
-from assistant.rulebook import load_rulebooks
+from assistant.guard.rulebook import load_rulebooks
 
 REPO = Path(__file__).resolve().parents[1]
 POISON = "poison-update"  # a doc id that is no rule's document

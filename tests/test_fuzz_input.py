@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conftest_app import running_server  # noqa: E402
 
 from assistant.model import InputError
-from assistant.patient import (ANY_MEASURE, CONDITIONS, PLAUSIBLE, PLAUSIBLE_MEASURES, PatientContext,
+from assistant.guard.patient import (ANY_MEASURE, CONDITIONS, PLAUSIBLE, PLAUSIBLE_MEASURES, PatientContext,
                                merge)
 
 FIELDS = sorted(PatientContext.__dataclass_fields__)

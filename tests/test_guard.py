@@ -41,7 +41,7 @@ import pytest
 
 from assistant.guard import GuardResult, check, check_answer, default_rules, load_rules, plain_message
 from assistant.model import InputError
-from assistant.patient import PatientContext
+from assistant.guard.patient import PatientContext
 
 SOURCES = Path(__file__).resolve().parents[1] / "corpus" / "sources"
 ASPN = (SOURCES / "aspn-2024-regenerative-chronic-pain.zh.txt").read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ from conftest_app import free_port, post_json, running_server, server_env  # noq
 
 from assistant.config import Settings
 from assistant.model import InputError
-from assistant.patient import PLAUSIBLE, PatientContext
+from assistant.guard.patient import PLAUSIBLE, PatientContext
 
 REPO = Path(__file__).resolve().parents[1]
 NSAID_Q = "PRP注射前需要停用NSAIDs多久?"

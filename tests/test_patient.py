@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from assistant.model import InputError
-from assistant.doses import detect_therapies, extract_doses
-from assistant.patient import (CONDITIONS, PatientContext, extract_patient,
+from assistant.guard.doses import detect_therapies, extract_doses
+from assistant.guard.patient import (CONDITIONS, PatientContext, extract_patient,
                                merge)
 
 # (question, expected fields; a field not named must keep its default)

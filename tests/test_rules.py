@@ -11,9 +11,9 @@ import yaml
 
 from assistant.guard import KINDS, load_rules
 from assistant.model import LEVEL_ORDER
-from assistant.patient import CONDITIONS, load_drugs
-from assistant.rulebook import RuleError, check_files, flat, load_rulebooks
-from assistant.ruleschema import PLACEHOLDERS, SPEC
+from assistant.guard.patient import CONDITIONS, load_drugs
+from assistant.guard.rulebook import RuleError, check_files, flat, load_rulebooks
+from assistant.guard.ruleschema import PLACEHOLDERS, SPEC
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 RULES = yaml.safe_load((CORPUS / "rules.yaml").read_text(encoding="utf-8"))

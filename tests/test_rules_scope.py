@@ -24,7 +24,7 @@ import pytest
 from assistant.guard import check, default_rules, load_rulebooks, plain_message
 from assistant.loaders import read_text
 from assistant.model import GuardFinding
-from assistant.rulebook import RuleError, check_files, rule_files
+from assistant.guard.rulebook import RuleError, check_files, rule_files
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "corpus" / "rules.yaml"
@@ -213,7 +213,7 @@ def test_rules_check_cli_default_files(tmp_path: Path, capsys: pytest.CaptureFix
 def test_extract_amounts(text: str, values: list[str]) -> None:
     from decimal import Decimal
 
-    from assistant.doses import extract_amounts
+    from assistant.guard.doses import extract_amounts
 
     assert [a.value_low for a in extract_amounts(text, "mg/week")] == [Decimal(v) for v in values]
 

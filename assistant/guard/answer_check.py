@@ -8,7 +8,7 @@ from decimal import Decimal
 from assistant.cues import normalise_text
 from assistant.model import GuardFinding
 from assistant.quantities import Quantity, parse_quantities
-from assistant.rulebook import RuleBook, default_rules
+from assistant.guard.rulebook import RuleBook, default_rules
 
 
 def _family(unit: str | None, v: Decimal) -> tuple[str, Decimal]:

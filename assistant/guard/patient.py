@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from assistant.yamlfast import safe_load as yaml_load
 from assistant.cues import NOT_A_FACT_AFTER, clause_end, clause_start, compile_terms, negated, normalise_text
-from assistant.drugs import Drug, DrugLexicon, corpus_dir, drugs_from_entries, load_drugs, medications
+from assistant.guard.drugs import Drug, DrugLexicon, corpus_dir, drugs_from_entries, load_drugs, medications
 from assistant.model import InputError
 from assistant.quantities import Quantity, parse_quantities
 

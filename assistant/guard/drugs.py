@@ -3,24 +3,18 @@ pharmacology, not the guideline) and which drugs a question says the patient tak
 days since the last dose ("3天前吃了布洛芬", "stopped methotrexate 4 weeks ago")."""
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.yamlfast import safe_load as yaml_load
+from assistant.config import corpus_dir
 from assistant.cues import clause_end, clause_start, negated, normalise_text
+from assistant.yamlfast import safe_load as yaml_load
 from assistant.quantities import Quantity
 
 _I = re.IGNORECASE | re.ASCII
-
-
-def corpus_dir() -> Path:
-    """The corpus directory: $ASSISTANT_CORPUS_DIR, else <repo>/corpus."""
-    env = os.environ.get("ASSISTANT_CORPUS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "corpus"
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,15 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from assistant import guard_seed
-from assistant.answer_check import ECHO_LINES, check_answer
+from assistant.guard import seed_kinds
+from assistant.guard.answer_check import ECHO_LINES, check_answer
 from assistant.cues import GESTATION, attributed, compile_terms, general_question, individual, plan_cue
-from assistant.doses import ProposedDose, extract_amounts, extract_doses
-from assistant.measures import read_measure
+from assistant.guard.doses import ProposedDose, extract_amounts, extract_doses
+from assistant.guard.measures import read_measure
 from assistant.model import LEVEL_ORDER, GuardFinding, InputError, Level
-from assistant.patient import PatientContext, extract_patient, merge, normalise_text
+from assistant.guard.patient import PatientContext, extract_patient, merge, normalise_text
 from assistant.quantities import Quantity, format_en, format_zh
-from assistant.rulebook import (KINDS, Book, Rule, RuleBook, RuleError, check_files, default_rules, doc_id,
+from assistant.guard.rulebook import (KINDS, Book, Rule, RuleBook, RuleError, check_files, default_rules, doc_id,
                                 load_rulebooks, load_rules, rule_files)
 
 __all__ = ["KINDS", "Book", "Rule", "RuleBook", "RuleError", "GuardResult", "check", "check_answer", "plain_message",
@@ -327,8 +327,8 @@ def _population_adjustment(c: _Ctx, rule: Rule) -> list[GuardFinding]:
 
 STEPS = {"contraindication": _contraindication, "dose_range": _dose_range,
          "population_adjustment": _population_adjustment, "washout": _washout, "threshold": _threshold,
-         "quality_standard": guard_seed.quality_standard, "adverse_event_rate": guard_seed.adverse_event_rate,
-         "aftercare": guard_seed.aftercare}
+         "quality_standard": seed_kinds.quality_standard, "adverse_event_rate": seed_kinds.adverse_event_rate,
+         "aftercare": seed_kinds.aftercare}
 # ----------------------------------------------------------------------------- plain language
 _PLAIN_BUILTIN = {
     "unsupported_number": ("回答里有一个数字无法在资料中核实,请以医生的意见为准。",

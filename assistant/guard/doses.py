@@ -12,7 +12,7 @@ from pathlib import Path
 
 from assistant.yamlfast import safe_load as yaml_load
 from assistant.cues import AMOUNT_UNITS, PERIODS, clause_end, clause_start, compile_terms, normalise_text
-from assistant.drugs import corpus_dir
+from assistant.guard.drugs import corpus_dir
 from assistant.quantities import Quantity, parse_quantities
 
 _I = re.IGNORECASE | re.ASCII

@@ -19,9 +19,9 @@ import yaml
 
 from assistant.yamlfast import safe_load as yaml_load
 from assistant.cues import compile_terms
-from assistant.patient import ConditionTerms, DrugLexicon, compile_conditions, corpus_dir, drugs_from_entries
-from assistant.ruleschema import KINDS, SPEC, bad_patterns, drug_problems, rule_lines
-from assistant.ruleschema import problems as rule_problems
+from assistant.guard.patient import ConditionTerms, DrugLexicon, compile_conditions, corpus_dir, drugs_from_entries
+from assistant.guard.ruleschema import KINDS, SPEC, bad_patterns, drug_problems, rule_lines
+from assistant.guard.ruleschema import problems as rule_problems
 
 __all__ = ["KINDS", "SPEC", "Book", "Rule", "RuleBook", "RuleError", "rule_files", "doc_id", "load_rulebooks",
            "check_files", "load_rules", "default_rules"]
