@@ -111,7 +111,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from .evaluate import main as eval_main
+    from .evaluation.run import main as eval_main
 
     return eval_main(args, settings)
 
@@ -146,7 +146,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from .app import serve
+    from .web.server import serve
 
     serve(settings, host=args.host, port=args.port)
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,7 +53,7 @@ class Settings:
     # switches to a completed build on its next request, no restart (assistant.api.Assistant.poll).
     reload_index: bool = True
     reload_check_s: float = 0.5
-    # Failed-login throttle (assistant.rest.LoginThrottle; REST Basic auth and the UI login share it): after
+    # Failed-login throttle (assistant.web.rest.LoginThrottle; REST Basic auth and the UI login share it): after
     # this many consecutive failures from one client address, or for one user name, further attempts are
     # refused (HTTP 429) without checking the password for login_backoff_s, doubling with each further
     # failure up to login_backoff_max_s. A success resets that address and user name.
@@ -71,6 +71,10 @@ class Settings:
     # On SIGTERM, open streams (a browser tab's or gradio_client's event stream) get this long to finish
     # before the server exits; without a cap uvicorn waits for them indefinitely.
     shutdown_grace_s: float = 3.0
+    # `assistant serve`: the login spec (ASSISTANT_AUTH: "user:pass[:role],…" or a file; assistant.accounts) and
+    # uvicorn's log level
+    auth: str = field(default="", repr=False)
+    log_level: str = "warning"
 
     @property
     def index_root(self) -> Path:

@@ -7,7 +7,7 @@ The recipe: `langchain-text-splitters` RecursiveCharacterTextSplitter with Chine
 as ours) -> top 5 -> the top chunk is the answer (no follow-up handling, no refusal, no guard, no citations).
 Both answer the same questions: eval/dev.jsonl over the seed corpus, and eval/second-guideline.jsonl over the
 seed corpus plus tests/data/second-guideline/mtx-ra-consensus-2025.md, ingested into its own data dir.
-Both are scored by the same code (`assistant.evaluate`): hit@5, fact accuracy, guard and refusal accuracy,
+Both are scored by the same code (`assistant.evaluation.run`): hit@5, fact accuracy, guard and refusal accuracy,
 pass rate (which needs cited answers, so the recipe cannot pass it), latency p50/p95 (warm, in-process).
 """
 from __future__ import annotations
@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from assistant import evaluate  # noqa: E402
+from assistant.evaluation import metrics, scoring  # noqa: E402
+from assistant.evaluation import run as evaluate  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.embed import EmbeddingCache, get_embedder  # noqa: E402
 from assistant.model import Answer, Passage, ScoredPassage  # noqa: E402
@@ -94,14 +95,14 @@ class LangChainRecipe:
         return Answer(text=text, language="zh", query=turns[-1], passages=passages), passages
 
 
-def run_recipe(recipe: LangChainRecipe, items: list[dict]) -> list[evaluate.ItemResult]:
+def run_recipe(recipe: LangChainRecipe, items: list[dict]) -> list[scoring.ItemResult]:
     recipe.ask(items[0]["turns"])  # warm-up, like evaluate.run
     out = []
     for it in items:
         t = time.perf_counter()
         ans, passages = recipe.ask(it["turns"])
         ms = (time.perf_counter() - t) * 1000
-        out.append(evaluate.score_item(it, ans, passages, recipe.original_file.get, ms))
+        out.append(scoring.score_item(it, ans, passages, recipe.original_file.get, ms))
     return out
 
 
@@ -118,10 +119,10 @@ def compare(settings: Settings, set_path: Path, limit: int | None = None) -> dic
     """Both systems on one question set: {"assistant": metrics, "langchain": metrics, "chunks": n, ...}."""
     from assistant.api import Assistant
 
-    items = evaluate.load_set(set_path)[:limit]
-    ours = evaluate.aggregate(evaluate.run(Assistant.load(settings), items))
+    items = scoring.load_set(set_path)[:limit]
+    ours = metrics.aggregate(evaluate.run(Assistant.load(settings), items))
     recipe = LangChainRecipe(settings)
-    theirs = evaluate.aggregate(run_recipe(recipe, items))
+    theirs = metrics.aggregate(run_recipe(recipe, items))
     return {"set": set_path.name, "n": len(items), "assistant": ours, "langchain": theirs,
             "chunks": len(recipe.chunks), "recipe_build_s": round(recipe.build_s, 1)}
 

@@ -43,7 +43,7 @@ def test_documents_tab_changes_only_for_admins(assistant):
     """The tab's handlers check the role on the server (hidden controls are only for the eye)."""
     import gradio as gr
 
-    from assistant.app_docs import DocsTab
+    from assistant.web.docs_tab import DocsTab
 
     users = parse_auth("root:pw:admin,doc:pw")
     with gr.Blocks():

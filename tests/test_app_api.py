@@ -188,7 +188,7 @@ def test_auth_protects_ui_and_rest(server_data, tmp_path):
 
 # ----------------------------------------------------------------------------------------- units
 def test_parse_auth(tmp_path):
-    from assistant.app import parse_auth
+    from assistant.accounts import parse_auth
 
     assert parse_auth(None) is None and parse_auth("  ") is None
     assert parse_auth("a:1, b:2") == [("a", "1"), ("b", "2")]
@@ -201,7 +201,7 @@ def test_parse_auth(tmp_path):
 
 
 def test_serve_binds_loopback_by_default():
-    from assistant.app import serve
+    from assistant.web.server import serve
     from assistant.cli import parser
 
     assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
@@ -214,7 +214,7 @@ def _fake_assistant(text: str, chunk_id: str, p_start: int, p_end: int):
 
 
 def test_passage_and_citations_html_highlight_exact_span_and_escape():
-    from assistant.app import citations_html, passage_html
+    from assistant.web.render import citations_html, passage_html
 
     text = "前文。PRP<b>:术前需停用 NSAIDs 至少 7 天。后文 & 更多。"
     start = text.index("术前")
@@ -232,7 +232,7 @@ def test_passage_and_citations_html_highlight_exact_span_and_escape():
 
 
 def test_banner_html_levels_and_export_markdown():
-    from assistant.app import banner_html, export_markdown, link_markers
+    from assistant.web.render import banner_html, export_markdown, link_markers
 
     block = {"rule_id": "r1", "level": "block", "message": "妊娠禁忌", "source_quote": "妊娠患者应避免",
              "source_doc": "d", "citation": {"n": 2}, "assumption": ""}
@@ -252,15 +252,15 @@ def test_banner_html_levels_and_export_markdown():
 
 
 def test_evaluator_without_eval_suite_degrades_gracefully(monkeypatch):
-    from assistant.app_ui import run_eval
+    from assistant.web.ui import run_eval
 
-    monkeypatch.setitem(sys.modules, "assistant.evaluate", None)  # import fails as if the file were missing
+    monkeypatch.setitem(sys.modules, "assistant.evaluation.run", None)  # import fails as if the file were missing
     status, table, chart, files = run_eval(SimpleNamespace(), "eval/dev.jsonl", None, "en")
     assert "eval suite not available" in status and table is None and chart is None and files is None
 
 
 def test_form_patient_builds_guard_dict():
-    from assistant.app_ui import form_patient
+    from assistant.web.ui import form_patient
     from assistant.model import InputError
 
     assert form_patient("", False, [], "", "mmol/L", "", "", "") is None

@@ -20,7 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest_app import get_json, post_json, running_server  # noqa: E402
 
-from assistant.rest import PUBLIC_HEALTH_KEYS, LoginThrottle  # noqa: E402
+from assistant.web.rest import PUBLIC_HEALTH_KEYS, LoginThrottle  # noqa: E402
 
 BACKOFF_S = 0.5  # the test server's first back-off; it doubles to a cap of 1 s
 USERS = {"alice": "s3cret", "bob": "hunter2", "carol": "pw:3"}

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import evaluate as ev
-from assistant import report
+from assistant.evaluation import metrics, scoring
+from assistant.evaluation import run as ev
+from assistant.evaluation import report
 from assistant.compose import TRANSLATION_NOTE
 from assistant.model import Answer, Citation, GuardFinding, InputError, Passage, ScoredPassage
 
@@ -50,50 +51,50 @@ def original_file(doc_id: str) -> str:
 
 # ------------------------------------------------------------------------------------------ matching
 def test_norm_equates_width_case_dashes_ranges_and_separators():
-    assert ev.norm("20-50 亿") == ev.norm("20–50亿") == ev.norm("20～50 亿") == ev.norm("20 至 50 亿")
-    assert ev.norm("1-2 weeks") == ev.norm("1 to 2 Weeks")
-    assert ev.norm("5,000 万") == ev.norm("5000万")
-    assert ev.norm("（VAS）") == ev.norm("(vas)")  # full-width vs half-width punctuation
-    assert ev.norm("間充質幹細胞") == ev.norm("间充质干细胞")
-    assert ev.norm("up to 5 days") != ev.norm("up-5days")  # "to" only counts as a dash between digits
+    assert scoring.norm("20-50 亿") == scoring.norm("20–50亿") == scoring.norm("20～50 亿") == scoring.norm("20 至 50 亿")
+    assert scoring.norm("1-2 weeks") == scoring.norm("1 to 2 Weeks")
+    assert scoring.norm("5,000 万") == scoring.norm("5000万")
+    assert scoring.norm("（VAS）") == scoring.norm("(vas)")  # full-width vs half-width punctuation
+    assert scoring.norm("間充質幹細胞") == scoring.norm("间充质干细胞")
+    assert scoring.norm("up to 5 days") != scoring.norm("up-5days")  # "to" only counts as a dash between digits
 
 
 def test_overlap_is_longest_common_substring_share():
-    assert ev.overlap("推荐单次注射", "PRP:推荐 单次注射血小板") == 1.0  # whitespace-insensitive containment
-    assert ev.overlap("ABCDEFGHIJ", "xxABCDExx") == 0.5
-    assert ev.overlap("ABCDEFGHIJ", "xxABCDxxHIJ") == 0.4
-    assert ev.overlap("", "anything") == 0.0
+    assert scoring.overlap("推荐单次注射", "PRP:推荐 单次注射血小板") == 1.0  # whitespace-insensitive containment
+    assert scoring.overlap("ABCDEFGHIJ", "xxABCDExx") == 0.5
+    assert scoring.overlap("ABCDEFGHIJ", "xxABCDxxHIJ") == 0.4
+    assert scoring.overlap("", "anything") == 0.0
 
 
 def test_first_hit_ranks_and_requires_expected_source():
     ps = fake_passages(("bmac", QUOTE), ("aspn", "无关的句子。"), ("aspn", "前文。" + QUOTE + "。后文"))
-    assert ev.first_hit(QUOTE, SRC, ps, original_file) == 3  # rank 1 is the right text from the wrong file
-    assert ev.first_hit(QUOTE, None, ps, original_file) == 1
-    assert ev.first_hit(QUOTE, SRC, ps[:2], original_file) is None
+    assert scoring.first_hit(QUOTE, SRC, ps, original_file) == 3  # rank 1 is the right text from the wrong file
+    assert scoring.first_hit(QUOTE, None, ps, original_file) == 1
+    assert scoring.first_hit(QUOTE, SRC, ps[:2], original_file) is None
     half = fake_passages(("aspn", "推荐单次注射血小板数"))  # 10 of 19 characters
-    assert ev.first_hit(QUOTE, SRC, half, original_file) == 1
+    assert scoring.first_hit(QUOTE, SRC, half, original_file) == 1
 
 
 def test_missing_facts_and_forbidden_strings():
     response = "PRP：推荐单次注射血小板数 20–50 亿 [1]\n術前需停用 NSAIDs 至少 7 天"
-    assert ev.missing_facts(["20-50 亿", "7 天", "术前"], response) == []
-    assert ev.missing_facts(["1-2 周"], response) == ["1-2 周"]
-    assert ev.forbidden(["400-622-0089", "nsaids 至少"], response) == ["nsaids 至少"]
+    assert scoring.missing_facts(["20-50 亿", "7 天", "术前"], response) == []
+    assert scoring.missing_facts(["1-2 周"], response) == ["1-2 周"]
+    assert scoring.forbidden(["400-622-0089", "nsaids 至少"], response) == ["nsaids 至少"]
 
 
 def test_response_includes_guard_messages():
     ans = fake_answer("正文", findings=[GuardFinding("r1", "block", "距上次服用仅 3 天")])
-    assert ev.missing_facts(["3 天"], ev.response_text(ans)) == []
+    assert scoring.missing_facts(["3 天"], scoring.response_text(ans)) == []
 
 
 def test_refusal_see_also_passages_do_not_count_as_facts_but_are_scanned_for_forbidden_strings():
     text = ("这些指南资料没有涉及这个问题。\n另见（最接近的段落，并未回答该问题）：\n- 术前需停用 NSAIDs 至少 7 天\n"
             "- 热线 400-622-0089\n\n以上是指南中的一般信息。")
     ans = fake_answer(text, refused=True, findings=[GuardFinding("r", "warn", "停药 3 天")])
-    r = ev.score_item(fake_item(expected_facts=["7 天"], must_not_say=["400-622-0089"]), ans, [], original_file)
+    r = scoring.score_item(fake_item(expected_facts=["7 天"], must_not_say=["400-622-0089"]), ans, [], original_file)
     assert r.failures == ["fact missing: 7 天", "refused but in scope", "said forbidden: 400-622-0089"]
-    assert "一般信息" in ev.response_text(ans, see_also=False) and "3 天" in ev.response_text(ans, see_also=False)
-    assert "7 天" not in ev.response_text(ans, see_also=False)
+    assert "一般信息" in scoring.response_text(ans, see_also=False) and "3 天" in scoring.response_text(ans, see_also=False)
+    assert "7 天" not in scoring.response_text(ans, see_also=False)
 
 
 # ------------------------------------------------------------------------------------------ citations
@@ -101,22 +102,22 @@ def test_answer_sentences_skip_notes_guard_leads_and_refusals():
     text = ("注意：年龄 70 岁「原文」 [2]\n\nPRP 更适用于早期骨关节炎。 [1]\n" + TRANSLATION_NOTE +
             "\nThe guideline sources here do not cover this question.\n没有标注的句子讲到软骨\n"
             "以上是指南中的一般信息，不是针对您个人的诊疗建议。")
-    assert ev.answer_sentences(text) == [("PRP 更适用于早期骨关节炎。", [1]), ("没有标注的句子讲到软骨", [])]
+    assert scoring.answer_sentences(text) == [("PRP 更适用于早期骨关节炎。", [1]), ("没有标注的句子讲到软骨", [])]
 
 
 def test_citation_supports_needs_numbers_and_a_shared_term():
     q = "PRP:推荐单次注射血小板数 20-50 亿"
-    assert ev.supports("推荐单次注射血小板数 20-50 亿", q)
-    assert not ev.supports("推荐单次注射血小板数 30 亿", q)  # number not in the quote
-    assert not ev.supports("康复训练很重要", q)  # no shared content term
-    assert ev.supports("The recommended platelet count is 2-5 billion", "中文", "platelet count 2-5 billion")
+    assert scoring.supports("推荐单次注射血小板数 20-50 亿", q)
+    assert not scoring.supports("推荐单次注射血小板数 30 亿", q)  # number not in the quote
+    assert not scoring.supports("康复训练很重要", q)  # no shared content term
+    assert scoring.supports("The recommended platelet count is 2-5 billion", "中文", "platelet count 2-5 billion")
 
 
 def test_citation_precision_and_recall_counts():
     good = fake_citation(1, "推荐单次注射血小板数 20-50 亿")
     bad = fake_citation(2, "术后需限制负重 1-2 周")
     ans = fake_answer("推荐单次注射血小板数 20-50 亿 [1][2]\n术后限制负重 3 周 [2]\n康复训练必不可少", [good, bad])
-    supported, pairs, cited, sentences, problems = ev.citation_check(ans)
+    supported, pairs, cited, sentences, problems = scoring.citation_check(ans)
     assert (supported, pairs, cited, sentences) == (1, 3, 1, 3)
     assert [p.split(":")[0] for p in problems] == ["citation [2] irrelevant", "unsupported sentence",
                                                    "uncited sentence"]
@@ -126,9 +127,9 @@ def test_citations_that_support_a_sentence_only_jointly_are_all_precise():
     a = fake_citation(1, "推荐单次注射血小板数 20-50 亿")
     b = fake_citation(2, "术后需限制负重 1-2 周")
     ans = fake_answer("推荐血小板数 20-50 亿，术后负重 1-2 周 [1][2]", [a, b])
-    assert ev.citation_check(ans)[:4] == (2, 2, 1, 1)
+    assert scoring.citation_check(ans)[:4] == (2, 2, 1, 1)
     ans = fake_answer("推荐血小板数 20-50 亿 [3]", [a])  # [3] points nowhere
-    assert ev.citation_check(ans)[:4] == (0, 1, 0, 1)
+    assert scoring.citation_check(ans)[:4] == (0, 1, 0, 1)
 
 
 # ------------------------------------------------------------------------------------------ items and metrics
@@ -136,7 +137,7 @@ def test_score_item_failure_strings():
     item = fake_item(category="dose", expected_facts=["7 天", "20-50 亿"], expected_guard="block",
                      evidence_quote=QUOTE, must_not_say=["400-622-0089"])
     ans = fake_answer("推荐单次注射血小板数 20-50 亿 [1]\n热线 400-622-0089", [fake_citation(1, QUOTE)])
-    r = ev.score_item(item, ans, fake_passages(("aspn", "无关")), original_file, 40.0)
+    r = scoring.score_item(item, ans, fake_passages(("aspn", "无关")), original_file, 40.0)
     assert not r.passed
     assert "hit@5 miss" in r.failures
     assert "fact missing: 7 天" in r.failures
@@ -145,10 +146,10 @@ def test_score_item_failure_strings():
 
 
 def test_score_item_refusals_both_ways():
-    oos = ev.score_item(fake_item(category="out_of_scope", expected_source=None), fake_answer("答"), [],
+    oos = scoring.score_item(fake_item(category="out_of_scope", expected_source=None), fake_answer("答"), [],
                         original_file)
     assert oos.failures == ["answered but out of scope"]
-    inscope = ev.score_item(fake_item(), fake_answer("资料没有涉及", refused=True), [], original_file)
+    inscope = scoring.score_item(fake_item(), fake_answer("资料没有涉及", refused=True), [], original_file)
     assert inscope.failures == ["refused but in scope"]
     assert inscope.cits is None  # refused answers are not scored for citations
 
@@ -169,7 +170,7 @@ class FakeAssistant:
         return self.passages[:k]
 
 
-def fake_results() -> list[ev.ItemResult]:
+def fake_results() -> list[scoring.ItemResult]:
     passages = fake_passages(("aspn", "无关"), ("aspn", QUOTE))
     a = FakeAssistant({
         "q1": fake_answer("推荐单次注射血小板数 20-50 亿 [1]", [fake_citation(1, QUOTE)], level="block"),
@@ -189,7 +190,7 @@ def fake_results() -> list[ev.ItemResult]:
 
 def test_aggregate_metrics_on_fakes():
     res = fake_results()
-    m = ev.aggregate(res)
+    m = metrics.aggregate(res)
     assert m["n"] == 4 and m["errors"] == 1
     assert m["hit_at_1"] == 0.0 and m["hit_at_5"] == 1.0 and m["mrr_at_10"] == 0.5
     assert m["fact_accuracy"] == pytest.approx(1 / 3, abs=1e-3)  # a ok, c missing, d error
@@ -201,9 +202,9 @@ def test_aggregate_metrics_on_fakes():
     assert m["latency_ms_p50"] is not None and m["pass_rate"] == 0.5
     assert [r.passed for r in res] == [True, True, False, False]
     assert res[3].failures == ["error: InputError: the question is empty"]
-    conf = ev.confusion(res)
+    conf = metrics.confusion(res)
     assert conf["block"]["block"] == 1 and conf["warn"]["none"] == 1
-    assert set(ev.breakdown(res, "lang")) == {"en", "zh"}
+    assert set(metrics.breakdown(res, "lang")) == {"en", "zh"}
 
 
 def test_progress_bar_only_when_asked(capsys):
@@ -230,42 +231,42 @@ def _write(tmp_path: Path, rows: list) -> Path:
 def test_loader_reads_a_valid_set_and_defaults_must_not_say(tmp_path):
     item = fake_item()
     del item["must_not_say"]
-    assert ev.load_set(_write(tmp_path, [item]))[0]["must_not_say"] == []
+    assert scoring.load_set(_write(tmp_path, [item]))[0]["must_not_say"] == []
 
 
 def test_loader_names_the_line_of_a_missing_key(tmp_path):
     bad = fake_item(id="t2")
     del bad["expected_guard"]
-    with pytest.raises(ev.EvalSetError, match=r"set.jsonl:2: item 't2' is missing required key\(s\): expected_guard"):
-        ev.load_set(_write(tmp_path, [fake_item(), bad]))
+    with pytest.raises(scoring.EvalSetError, match=r"set.jsonl:2: item 't2' is missing required key\(s\): expected_guard"):
+        scoring.load_set(_write(tmp_path, [fake_item(), bad]))
 
 
 def test_loader_rejects_bad_json_and_non_objects(tmp_path):
-    with pytest.raises(ev.EvalSetError, match=r":1: not valid JSON"):
-        ev.load_set(_write(tmp_path, ["{not json"]))
-    with pytest.raises(ev.EvalSetError, match=r":1: expected a JSON object"):
-        ev.load_set(_write(tmp_path, ["[1, 2]"]))
-    with pytest.raises(ev.EvalSetError, match="not found"):
-        ev.load_set(tmp_path / "missing.jsonl")
+    with pytest.raises(scoring.EvalSetError, match=r":1: not valid JSON"):
+        scoring.load_set(_write(tmp_path, ["{not json"]))
+    with pytest.raises(scoring.EvalSetError, match=r":1: expected a JSON object"):
+        scoring.load_set(_write(tmp_path, ["[1, 2]"]))
+    with pytest.raises(scoring.EvalSetError, match="not found"):
+        scoring.load_set(tmp_path / "missing.jsonl")
 
 
 def test_loader_warns_about_unknown_keys(tmp_path):
     with pytest.warns(UserWarning, match="unknown key 'difficulty'"):
-        items = ev.load_set(_write(tmp_path, [fake_item(difficulty="hard")]))
+        items = scoring.load_set(_write(tmp_path, [fake_item(difficulty="hard")]))
     assert len(items) == 1
 
 
 # ------------------------------------------------------------------------------------------ thresholds
 def test_parse_and_check_thresholds():
-    th = ev.parse_thresholds(["fact_accuracy=0.9"], ["false_refusal_rate=0.1"])
+    th = metrics.parse_thresholds(["fact_accuracy=0.9"], ["false_refusal_rate=0.1"])
     assert th == [("fact_accuracy", ">=", 0.9), ("false_refusal_rate", "<=", 0.1)]
-    assert ev.check_thresholds({"fact_accuracy": 0.95, "false_refusal_rate": 0.1}, th) == []
-    failed = ev.check_thresholds({"fact_accuracy": 0.8, "false_refusal_rate": 0.2}, th)
+    assert metrics.check_thresholds({"fact_accuracy": 0.95, "false_refusal_rate": 0.1}, th) == []
+    failed = metrics.check_thresholds({"fact_accuracy": 0.8, "false_refusal_rate": 0.2}, th)
     assert len(failed) == 2 and "fact_accuracy = 0.8" in failed[0]
-    assert "not computed" in ev.check_thresholds({"fact_accuracy": None}, th[:1])[0]
+    assert "not computed" in metrics.check_thresholds({"fact_accuracy": None}, th[:1])[0]
     for bad in (["nonsense=1"], ["fact_accuracy"], ["fact_accuracy=high"]):
-        with pytest.raises(ev.ThresholdError):
-            ev.parse_thresholds(bad, [])
+        with pytest.raises(metrics.ThresholdError):
+            metrics.parse_thresholds(bad, [])
 
 
 def _args(tmp_path, set_path, **kw):
@@ -316,7 +317,7 @@ def test_main_compare_writes_json_and_report(tmp_path, fake_load, capsys):
     out = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert {"n", "metrics", "by_category", "by_language", "by_audience", "confusion", "items", "configs"} <= set(out)
     assert set(out["configs"]) == {"bm25", "dense", "hybrid", "chatchat750"} and out["config"] == "hybrid"
-    assert set(ev.METRICS) <= set(out["metrics"])
+    assert set(scoring.METRICS) <= set(out["metrics"])
     item = out["items"][1]
     assert {"id", "passed", "failures", "answer", "citations", "level", "refused", "latency_ms"} <= set(item)
     assert item["passed"] is False and item["failures"][0].startswith("error: InputError")
@@ -357,9 +358,9 @@ def test_eval_against_the_real_assistant(assistant, tmp_path):
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        items = ev.load_set(_write(tmp_path, rows))
+        items = scoring.load_set(_write(tmp_path, rows))
     res = ev.run(assistant, items)
-    m = ev.aggregate(res)
+    m = metrics.aggregate(res)
     assert m["n"] == 6 and m["errors"] == 1
     assert res[5].failures[0].startswith("error: InputError")
     assert m["hit_at_5"] == 1.0 and m["fact_accuracy"] >= 0.75

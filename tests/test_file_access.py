@@ -18,8 +18,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest_app import get_json, running_server  # noqa: E402
 
-from assistant.app_ui import allowed_set, build_ui, run_eval
-from assistant.exports import PREFIX, ExportStore, install, sweep
+from assistant.web.ui import allowed_set, build_ui, run_eval
+from assistant.web.exports import PREFIX, ExportStore, install, sweep
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO / "eval"
@@ -95,7 +95,7 @@ def test_export_store_is_private_single_use_and_expires(tmp_path):
 
 
 def test_exports_are_removed_at_exit_and_leftovers_of_killed_servers_swept(tmp_path):
-    script = ("import sys; from assistant.exports import ExportStore; s = ExportStore(parent=sys.argv[1]); "
+    script = ("import sys; from assistant.web.exports import ExportStore; s = ExportStore(parent=sys.argv[1]); "
               "s.put('c.md', 'patient data'); print(s.root)")
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluate import aggregate, load_set, run
+from assistant.evaluation.metrics import aggregate
+from assistant.evaluation.run import run
+from assistant.evaluation.scoring import load_set
 from conftest import ingest_cli
 
 pytestmark = pytest.mark.integration

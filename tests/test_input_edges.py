@@ -154,7 +154,7 @@ def test_an_internal_error_is_a_generic_500_and_keeps_the_connection(caplog):
     import uvicorn
     from fastapi import FastAPI
 
-    from assistant import rest
+    from assistant.web import rest
 
     app = FastAPI()
     rest.install(app, _Exploding())
@@ -214,7 +214,7 @@ def test_cli_bad_input_is_one_error_line_and_exit_2(args, tmp_path):
 
 
 def test_cli_and_rest_share_the_turn_limit():
-    from assistant import rest
+    from assistant.web import rest
     from assistant.config import Settings
 
     assert rest.MAX_TURNS == Settings().max_turns == 50
@@ -237,7 +237,7 @@ def _gradio_fn(demo, api_name: str):
 def test_gradio_never_shows_internal_exception_text(tmp_path):
     import gradio as gr
 
-    from assistant.app_ui import build_ui
+    from assistant.web.ui import build_ui
 
     demo = build_ui(_Exploding(), eval_dir=tmp_path)
     api_ask = _gradio_fn(demo, "ask")

@@ -33,8 +33,8 @@ def retriever(assistant):
 
 
 def test_core_pipeline_does_not_import_langchain():
-    code = ("import sys, assistant.api, assistant.app, assistant.cli, assistant.rest, assistant.openai_api, "
-            "assistant.evaluate, assistant.llm; bad = sorted(m for m in sys.modules if m.startswith('langchain')); "
+    code = ("import sys, assistant.api, assistant.web.server, assistant.cli, assistant.web.rest, assistant.web.openai_api, "
+            "assistant.evaluation.run, assistant.llm; bad = sorted(m for m in sys.modules if m.startswith('langchain')); "
             "assert not bad, bad")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -20,7 +20,7 @@ openai = pytest.importorskip("openai")
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest_app import post_json, running_server  # noqa: E402
 
-from assistant.openai_api import MODELS, ChatError, parse_chat  # noqa: E402
+from assistant.web.openai_api import MODELS, ChatError, parse_chat  # noqa: E402
 
 NSAID_Q = "PRP注射前需要停用NSAIDs多久?"
 PREGNANT = {"pregnant": True}

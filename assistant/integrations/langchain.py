@@ -26,7 +26,7 @@ from ..language import answer_language, to_simplified, validate_question
 from ..llm import MAX_PASSAGES, LLMUnavailable, generator_chain
 from ..model import Answer, InputError, ScoredPassage, SourceMeta
 from ..retrieve import Searcher
-from ..rest import BadRequest, parse_ask
+from ..web.rest import BadRequest, parse_ask
 
 __all__ = ["GuidelineRetriever", "as_runnable", "llm_chain", "default_assistant", "to_document"]
 

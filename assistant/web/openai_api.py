@@ -15,7 +15,7 @@ assistant as a "model". What they get is the same pipeline as /api/ask, not a la
 * `stream: true` gives SSE chunks ending in `data: [DONE]` (the answer is computed first, then streamed).
 * Errors have OpenAI's shape {"error": {"message", "type", "param", "code"}} and a 4xx status.
 * Login: with ASSISTANT_AUTH set, the API key is "user:password" (sent as `Authorization: Bearer ...`);
-  HTTP Basic works too. The failed-login throttle is the app's (assistant.rest.LoginThrottle).
+  HTTP Basic works too. The failed-login throttle is the app's (assistant.web.rest.LoginThrottle).
 """
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
 from starlette.concurrency import run_in_threadpool
 
-from .api import BLOCK_LEAD
-from .language import to_traditional
-from .model import Answer, InputError
+from ..api import BLOCK_LEAD
+from ..language import to_traditional
+from ..model import Answer, InputError
 from .rest import BadRequest, LoginThrottle, check_login, client_address, read_json, safe_text
 
 __all__ = ["MODELS", "install", "router", "parse_chat", "content_text", "completion", "chunks"]

@@ -1,29 +1,19 @@
-"""`assistant eval`: score JSONL question sets against one or several pipeline configurations.
-Metric definitions (hits, fact matching, ALCE-style citations, guard, refusals, latency) are in
-`report.METRIC_NOTES` (reproduced in report.md); the code below is the reference. An item that raises
-(e.g. InputError for an empty question) fails with its message: a miss for hit/mrr/fact/guard/refusal
-accuracy, left out of latency, citation metrics and the false refusal rate.
-"""
+"""Scoring one eval item: the question-set format, fact / must_not_say matching, evidence hits and the
+ALCE-style citation check. Metric definitions are in `report.METRIC_NOTES`; this code is the reference."""
 from __future__ import annotations
 
 import json
 import re
-import sys
-import time
 import unicodedata
 import warnings
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-import numpy as np
-from tqdm import tqdm
-
-from .language import to_simplified
-from .quantities import parse_quantities
-from .model import Answer, ScoredPassage
-from .tokens import content_terms
+from ..language import to_simplified
+from ..model import Answer, ScoredPassage
+from ..quantities import parse_quantities
+from ..tokens import content_terms
 
 METRICS = ("hit_at_1", "hit_at_5", "mrr_at_10", "fact_accuracy", "citation_precision", "citation_recall",
            "guard_accuracy", "refusal_accuracy", "false_refusal_rate", "must_not_say_violations",
@@ -32,9 +22,6 @@ REQUIRED_KEYS = ("id", "lang", "audience", "category", "turns", "patient", "expe
                  "expected_guard", "evidence_quote", "notes")
 OPTIONAL_KEYS = ("must_not_say", "style")
 LEVELS = ("none", "warn", "block")
-# name -> (retriever, chunking); chatchat750 = fixed 750-char chunks, 150 overlap (Langchain-Chatchat default)
-CONFIGS = {"bm25": ("bm25", "sentences"), "dense": ("dense", "sentences"), "hybrid": ("hybrid", "sentences"),
-           "chatchat750": ("dense", "chatchat750")}
 SEE_ALSO = re.compile(r"^(另见|另見|see also)[^\n]*(\n- [^\n]*)*", re.I | re.M)  # nearest passages of a refusal
 SKIP_LINE = re.compile(r"^(不建议|注意|not recommended|caution)[：:]|^来源写的是|^the source says|no english translation of this|english translation of the chinese guideline|"
                        r"这些指南资料没有涉及|这份指南说明其不涉及|guideline states that this is outside|guideline sources here do not "
@@ -43,6 +30,7 @@ SKIP_LINE = re.compile(r"^(不建议|注意|not recommended|caution)[：:]|^来�
 _MARKER = re.compile(r"\[(\d+)\]")
 _TRAILING = re.compile(r"(?:\s*\[\d+\])+\s*$")  # our citations close a line; a source's own [6] stays text
 _NUM = re.compile(r"\d+(?:\.\d+)?")
+
 
 
 class EvalSetError(ValueError):
@@ -278,149 +266,3 @@ def score_item(item: dict, ans: Answer | None, passages: list[ScoredPassage] | N
     r.forbidden = forbidden(item.get("must_not_say") or [], response)
     r.failures += [f"said forbidden: {m}" for m in r.forbidden]
     return r
-
-
-def evaluate_item(a, item: dict) -> ItemResult:
-    if bad := invalid_reason(item):
-        return score_item(item, None, None, str, error=f"invalid item: {bad}")
-    try:
-        t = time.perf_counter()
-        ans = a.ask(item["turns"], item["patient"], audience=item["audience"])
-        ms = (time.perf_counter() - t) * 1000
-        passages = a.retrieve(ans.query, 10)
-    except Exception as e:  # noqa: BLE001 - any failure of one item is reported, never fatal
-        return score_item(item, None, None, str, error=f"{type(e).__name__}: {e}")
-    return score_item(item, ans, passages, lambda d: getattr(a.index.sources.get(d), "original_file", ""), ms)
-
-
-def _share(flags: list[bool]) -> float | None:
-    return round(sum(flags) / len(flags), 4) if flags else None
-
-
-def aggregate(results: list[ItemResult]) -> dict[str, Any]:
-    ranks = [r.rank for r in results if r.item.get("evidence_quote")]
-    cits = [r.cits for r in results if r.cits]
-    pairs, lines = sum(c[1] for c in cits), sum(c[3] for c in cits)
-    answered = [r for r in results if r.answer is not None]
-    oos = [r for r in results if r.item.get("category") == "out_of_scope"]
-    lat = [r.latency_ms for r in answered if r.latency_ms is not None]
-    return {
-        "n": len(results),
-        "hit_at_1": _share([x == 1 for x in ranks]),
-        "hit_at_5": _share([x is not None and x <= 5 for x in ranks]),
-        "mrr_at_10": round(float(np.mean([1 / x if x and x <= 10 else 0.0 for x in ranks])), 4) if ranks else None,
-        "fact_accuracy": _share([r.facts_ok for r in results if r.facts_ok is not None]),
-        "citation_precision": round(sum(c[0] for c in cits) / pairs, 4) if pairs else None,
-        "citation_recall": round(sum(c[2] for c in cits) / lines, 4) if lines else None,
-        "guard_accuracy": _share([r.guard_ok for r in results if r.guard_ok is not None]),
-        "refusal_accuracy": _share([bool(r.answer and r.answer.refused) for r in oos]),
-        "false_refusal_rate": _share([r.answer.refused for r in answered
-                                      if r.item.get("category") != "out_of_scope"]),
-        "must_not_say_violations": sum(bool(r.forbidden) for r in results),
-        "latency_ms_p50": round(float(np.percentile(lat, 50)), 1) if lat else None,
-        "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if lat else None,
-        "pass_rate": _share([r.passed for r in results]),
-        "errors": sum(r.answer is None for r in results),
-    }
-
-
-def breakdown(results: list[ItemResult], key: str) -> dict[str, dict]:
-    groups: dict[str, list[ItemResult]] = {}
-    for r in results:
-        groups.setdefault(str(r.item.get(key)), []).append(r)
-    return {g: aggregate(rs) for g, rs in sorted(groups.items())}
-
-
-def confusion(results: list[ItemResult]) -> dict[str, dict[str, int]]:
-    """expected level -> got level -> count, over the guard-scored items that were answered."""
-    m = {e: {g: 0 for g in LEVELS} for e in LEVELS}
-    for r in results:
-        if r.guard_ok is not None and r.answer is not None:
-            m[r.item["expected_guard"]][r.answer.level] += 1
-    return m
-
-
-def run(a, items: list[dict], label: str = "", progress: bool = False) -> list[ItemResult]:
-    for warm in [it for it in items if not invalid_reason(it)][:1]:  # warm-up: latencies are measured warm
-        try:
-            a.ask(warm["turns"], warm["patient"], audience=warm["audience"])
-        except Exception:  # noqa: BLE001 - the item itself will report it
-            pass
-    return [evaluate_item(a, it) for it in tqdm(items, desc=label or "eval", disable=not progress,
-                                                 unit="q", leave=False, file=sys.stderr)]
-
-
-# ------------------------------------------------------------------------------------------ thresholds
-class ThresholdError(ValueError):
-    pass
-
-
-def parse_thresholds(mins: list[str] | None, maxes: list[str] | None) -> list[tuple[str, str, float]]:
-    out = []
-    for op, specs in ((">=", mins or []), ("<=", maxes or [])):
-        for spec in specs:
-            name, sep, value = (x.strip() for x in spec.partition("="))
-            if not sep:
-                raise ThresholdError(f"threshold {spec!r}: expected METRIC=VALUE")
-            if name not in METRICS:
-                raise ThresholdError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
-            if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)", value):
-                raise ThresholdError(f"threshold {spec!r}: {value!r} is not a number")
-            out.append((name, op, float(value)))
-    return out
-
-
-def check_thresholds(metrics: dict[str, Any], thresholds: list[tuple[str, str, float]]) -> list[str]:
-    failed = []
-    for name, op, limit in thresholds:
-        v = metrics.get(name)
-        if v is None:
-            failed.append(f"{name} was not computed (no applicable items); required {op} {limit:g}")
-        elif (op == ">=" and v < limit) or (op == "<=" and v > limit):
-            failed.append(f"{name} = {v:g}, required {op} {limit:g}")
-    return failed
-
-
-def parse_compare(spec: str | None, default: str) -> list[str]:
-    names = [n.strip() for n in (spec or default).split(",") if n.strip()]
-    unknown = [n for n in names if n not in CONFIGS]
-    if unknown or not names:
-        raise ThresholdError(f"unknown configuration(s) {', '.join(unknown) or '(none)'}; known: {', '.join(CONFIGS)}")
-    return list(dict.fromkeys(names))
-
-
-def main(args, settings) -> int:
-    from .api import Assistant
-    from .report import banner, build_payload, summary, write_json, write_report
-
-    try:
-        thresholds = parse_thresholds(args.mins, getattr(args, "maxes", None))
-        names = parse_compare(args.compare, settings.retriever)
-        items = [it for p in (args.sets or ["eval/dev.jsonl"]) for it in load_set(p)]
-    except (ThresholdError, EvalSetError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if dupes := [k for k, v in Counter(str(i["id"]) for i in items).items() if v > 1]:
-        warnings.warn(f"duplicate item ids across sets: {', '.join(map(str, dupes[:10]))}", stacklevel=1)
-    progress = not args.quiet and sys.stderr.isatty()
-    runs: dict[str, list[ItemResult]] = {}
-    for name in names:
-        t = time.perf_counter()
-        a = Assistant.load(settings, retriever=CONFIGS[name][0], chunking=CONFIGS[name][1])
-        runs[name] = run(a, items, name, progress)
-        if not args.quiet:
-            print(f"{name}: {len(items)} items in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    primary = settings.retriever if settings.retriever in runs else names[0]
-    out = build_payload(runs, primary)
-    if args.json_out:
-        write_json(Path(args.json_out), out)
-    if args.out:
-        write_report(Path(args.out), out)
-    print(summary(out))
-    failed = check_thresholds(out["metrics"], thresholds)
-    if failed:
-        print(banner(f"EVAL THRESHOLDS FAILED ({primary}):", failed), file=sys.stderr)
-        return 1
-    if thresholds:
-        print(f"all {len(thresholds)} thresholds met ({primary})")
-    return 0

@@ -20,8 +20,8 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from .docs_service import DocsService, Forbidden, Rejected, safe_name
-from .model import InputError
+from ..docs_service import DocsService, Forbidden, Rejected, safe_name
+from ..model import InputError
 from .rest import basic_auth, safe_text
 
 __all__ = ["router"]

@@ -1,29 +1,11 @@
-"""The web app: one FastAPI server with the Gradio UI mounted at / and the REST API under /api.
-
-    assistant serve [--host 127.0.0.1] [--port 7860]
-
-One Assistant is loaded per process and serves the Clinician, Patient and Evaluation tabs, the REST
-routes (assistant.rest) and the Gradio endpoint "/ask" (gradio_client). Nothing is fetched from the
-internet: analytics are off, the fonts are Gradio's bundled ones plus local system fonts.
-Login: set ASSISTANT_AUTH to "user:pass,user2:pass2" or to a file with one user:pass per line; the UI
-then asks for a login and the REST routes want HTTP Basic credentials, except GET /api/health (for load
-balancers; with login on it reports only status, index version and counts). Repeated failed logins, UI or
-REST, are throttled per client address and user name (assistant.rest.LoginThrottle; Settings.login_*).
-"""
+"""HTML and Markdown rendering of answers for the web UI: guard banners, the citation panel with the quoted
+span marked in its source, [n] links, the conversation export. Pure functions of an answer dict."""
 from __future__ import annotations
 
 import html
-import os
+import json
 import re
-from pathlib import Path
 from typing import Any
-
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-from .accounts import parse_auth  # noqa: E402,F401 - ASSISTANT_AUTH (with roles) is read there
-from .config import Settings  # noqa: E402
 
 CSS = """
 .guard-banner {border-radius: 8px; padding: 10px 14px; margin: 4px 0; font-size: 15px; line-height: 1.5}
@@ -58,7 +40,6 @@ document.addEventListener('click', function (e) {
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
-# ----------------------------------------------------------------------------------------- rendering
 def _esc(s: str) -> str:
     return html.escape(s or "", quote=True)
 
@@ -172,50 +153,4 @@ def export_markdown(records: list[dict], lang: str, patient: dict | None = None)
 
 
 def _json(d: Any) -> str:
-    import json
-
     return json.dumps(d, ensure_ascii=False)
-
-
-# ----------------------------------------------------------------------------------------- app
-def create_app(assistant, auth: list[tuple[str, str]] | None = None, eval_dir: Path | None = None):
-    """FastAPI app: REST routes first, then the Gradio Blocks mounted at /."""
-    import gradio as gr
-    from fastapi import FastAPI
-
-    from . import exports as exports_mod
-    from . import openai_api, rest
-    from .app_ui import build_ui
-
-    app = FastAPI(title="Clinical guideline assistant", docs_url="/api/swagger", openapi_url="/api/openapi.json",
-                  redoc_url=None)
-    throttle = rest.LoginThrottle.from_settings(getattr(assistant, "settings", None), auth) if auth else None
-    rest.install(app, assistant, auth, throttle)
-    openai_api.install(app, assistant, auth, throttle)  # /v1/chat/completions, /v1/models
-    store = exports_mod.ExportStore()  # private, one download per export, removed at exit
-    exports_mod.install(app, store)
-    app.state.exports = store
-    blocks = build_ui(assistant, eval_dir=eval_dir, exports=store, accounts=auth)
-    ui_auth = rest.ui_login(auth, throttle) if auth else None  # the same users and throttle as REST
-    app = gr.mount_gradio_app(app, blocks, path="/", auth=ui_auth, ssr_mode=False, css=CSS, head=HEAD,
-                              footer_links=["api"], mcp_server=False,
-                              auth_message="临床指南助手 / Guideline assistant: please log in")
-    # Gradio checks that a file given to an input was uploaded (not any server path named in the request)
-    # only once it believes it has launched; mounted on our own server it never "launches", so say it has.
-    blocks.has_launched = True
-    return app
-
-
-def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 7860) -> None:
-    import uvicorn
-
-    from .api import Assistant
-
-    settings = settings or Settings.load()
-    auth = parse_auth(os.environ.get("ASSISTANT_AUTH"))
-    assistant = Assistant.load(settings)  # once per process: every tab and route shares it
-    app = create_app(assistant, auth)
-    print(f"guideline assistant on http://{host}:{port}/ (REST: /api/ask, /api/health, /v1/chat/completions; "
-          f"login {'on' if auth else 'off'})", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("ASSISTANT_LOG_LEVEL", "warning"),
-                timeout_graceful_shutdown=settings.shutdown_grace_s)

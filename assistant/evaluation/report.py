@@ -10,7 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-# What each metric means; reproduced at the end of report.md. assistant/evaluate.py is the reference.
+from .metrics import aggregate, breakdown, confusion
+
+# What each metric means; reproduced at the end of report.md. assistant/evaluation/scoring.py is the reference.
 METRIC_NOTES = {
     "hit_at_1 / hit_at_5 / mrr_at_10": "Items with an evidence_quote. Passages = `retrieve(answer.query, 10)`. A "
         "passage matches when it is from expected_source (original_file) and contains the quote, or shares a "
@@ -54,8 +56,6 @@ def item_dict(r) -> dict[str, Any]:
 
 def build_payload(runs: dict[str, list], primary: str) -> dict[str, Any]:
     """The --json document: the primary configuration in full, the others' overall metrics under configs."""
-    from .evaluate import aggregate, breakdown, confusion
-
     res = runs[primary]
     out = {"n": len(res), "config": primary, "metrics": aggregate(res), "by_category": breakdown(res, "category"),
            "by_language": breakdown(res, "lang"), "by_audience": breakdown(res, "audience"),

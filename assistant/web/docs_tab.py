@@ -12,9 +12,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from .docs_service import DocsService, Forbidden
-from .loaders import SUPPORTED
-from .model import InputError
+from ..docs_service import DocsService, Forbidden
+from ..loaders import SUPPORTED
+from ..model import InputError
 
 __all__ = ["DocsTab", "docs_tab", "detail_html"]
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from .lease import pid_alive
+from ..lease import pid_alive
 
 PREFIX = "assistant-exports-"
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")

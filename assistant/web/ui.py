@@ -1,11 +1,10 @@
 """The Gradio Blocks: Clinician, Patient and Evaluation tabs, a zh/en UI toggle, and the "/ask" endpoint.
 
-Every handler calls the one Assistant passed to `build_ui`; rendering helpers live in assistant.app.
+Every handler calls the one Assistant passed to `build_ui`; rendering helpers live in assistant.web.render.
 """
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import re
@@ -16,10 +15,13 @@ from typing import Any
 
 import gradio as gr
 
-from .app import banner_html, citations_html, export_markdown, link_markers
-from .app_docs import docs_tab
-from .config import REPO
-from .model import InputError
+from .render import banner_html, citations_html, export_markdown, link_markers
+from .docs_tab import docs_tab
+from ..config import REPO
+from ..evaluation.report import build_payload, write_json, write_report
+from ..evaluation.run import run
+from ..evaluation.scoring import load_set
+from ..model import InputError
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +143,6 @@ def run_eval(assistant, set_path: str | None, upload: str | None, lang: str, pro
     """Run the eval suite on one set with the shared Assistant -> (status, table, chart path, report files).
     Sets are read only from `eval_dir` (default: the repo's eval/) or from a file uploaded to the app."""
     zh = lang == "zh"
-    try:
-        ev = importlib.import_module(f"{__package__}.evaluate")
-    except ImportError as e:
-        return ("评估套件不可用 (eval suite not available): " if zh else "eval suite not available: ") + str(e), \
-            None, None, None
     if not (upload or set_path):
         return ("请选择或上传问题集。" if zh else "Choose or upload a question set."), None, None, None
     resolved = allowed_set(set_path, upload, eval_dir or REPO / "eval")
@@ -155,28 +152,17 @@ def run_eval(assistant, set_path: str | None, upload: str | None, lang: str, pro
                 None, None, None)
     path = str(resolved)
     try:
-        items = ev.load_set(path)
+        items = load_set(path)
     except (ValueError, OSError) as e:
         return f"**{_err(lang)}** {e}", None, None, None
-    results, t0 = [], time.perf_counter()  # Assistant.retrieve takes the lock ask uses
-    for i, item in enumerate(items):
-        if progress is not None:
-            progress((i, len(items)), desc=("评估中" if zh else "evaluating"), unit="q")
-        results.append(ev.evaluate_item(assistant, item))
+    t0 = time.perf_counter()  # Assistant.retrieve takes the lock ask uses
+    tick = None if progress is None else (
+        lambda i, n: progress((i, n), desc=("评估中" if zh else "evaluating"), unit="q"))
     name = assistant.settings.retriever
-    make = getattr(ev, "payload", None)
-    if make is None:
-        from .report import build_payload as make
-    out = make({name: results}, name)
+    out = build_payload({name: run(assistant, items, on_item=tick)}, name)
     out_dir = Path(tempfile.mkdtemp(prefix="eval-report-"))
-    files = []
-    try:
-        from .report import write_report
-
-        write_report(out_dir, out)
-    except ImportError:
-        pass
-    (out_dir / "results.json").write_text(json.dumps(out, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    write_report(out_dir, out)
+    write_json(out_dir / "results.json", out)
     files = [str(p) for p in sorted(out_dir.iterdir()) if p.suffix in (".md", ".json", ".png")]
     chart = next((f for f in files if f.endswith(".png")), None)
     cats = out.get("by_category") or {}

@@ -28,8 +28,8 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .config import Settings
-from .model import InputError
+from ..config import Settings
+from ..model import InputError
 
 log = logging.getLogger(__name__)
 MAX_TURNS = Settings.max_turns  # the default; a server uses its settings' max_turns
