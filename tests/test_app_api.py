@@ -251,14 +251,6 @@ def test_banner_html_levels_and_export_markdown():
     assert "BLOCK" in md and '"pregnant": true' in md and "q-en" in md
 
 
-def test_evaluator_without_eval_suite_degrades_gracefully(monkeypatch):
-    from assistant.web.ui import run_eval
-
-    monkeypatch.setitem(sys.modules, "assistant.evaluation.run", None)  # import fails as if the file were missing
-    status, table, chart, files = run_eval(SimpleNamespace(), "eval/dev.jsonl", None, "en")
-    assert "eval suite not available" in status and table is None and chart is None and files is None
-
-
 def test_form_patient_builds_guard_dict():
     from assistant.web.ui import form_patient
     from assistant.model import InputError

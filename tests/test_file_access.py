@@ -18,7 +18,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest_app import get_json, running_server  # noqa: E402
 
-from assistant.web.ui import allowed_set, build_ui, run_eval
+from assistant.web.ui import build_ui
+from assistant.web.ui_eval import allowed_set, run_eval
 from assistant.web.exports import PREFIX, ExportStore, install, sweep
 
 REPO = Path(__file__).resolve().parents[1]
