@@ -5,95 +5,41 @@
 
 Data flows forward once: question -> (follow-up resolution) -> retrieve -> guard -> compose.
 
-Live index swap: a running Assistant notices a completed build (the CURRENT pointer changed) on its next
-request, opens the new version in the background while requests go on with the old one, and swaps under a
-lock. Each request pins the version it started with (`pinned`), so it finishes on one consistent index;
-the old version's lease is released when its last request ends, and only then may it be collected.
+Live index swap (assistant.serving): each request pins the index version it started with and finishes on it;
+a completed build is picked up on the next request.
 """
 from __future__ import annotations
 
 import functools
-import logging
-import os
-import threading
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from dataclasses import replace
+from typing import Any
 
 from . import audit
 from . import guard as guard_mod
 from .compose import SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
-from .crosslingual import expand_query, query_groups
-from .lexicon import GENERIC, PHRASING_EN, remember
 from .conversation import resolve
+from .crosslingual import expand_query, query_groups
 from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
-from .glossary import Glossary, install_jieba_terms, install_learnt_terms, load_glossary
-from . import index as index_mod
+from .glossary import Glossary
+from .guard.patient import PatientContext
 from .index import Index, build, current_version, pointer_path
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
+from .lexicon import GENERIC, PHRASING_EN
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage
-from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Query, Searcher, SentenceSearcher
-from .support import Support, SupportScorer
-from .conflicts import VettedScorer
-from .guard.patient import PatientContext
 from .query_embed import query_embedder
+from .retrieve import BM25Searcher, Query, Searcher
 from .rwlock import RWLock
+from .serving import LiveIndex, Serving, open_serving
+from .support import Support, SupportScorer
 
 BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
 CONTRAINDICATION_TOPIC = "禁忌症 禁忌证 contraindication"  # what a contraindication verdict's sources are found by
 EXCLUDED_LEAD = {"zh": "这份指南说明其不涉及这个问题：", "en": "The guideline states that this is outside its scope: "}
 WARN_LEAD = {"zh": "注意：", "en": "Caution: "}
 FAQ_MIN_MATCH = 0.3  # word-overlap (Jaccard) with a sample question; below it we answer from passages
-RETRY_FAILED_OPEN_S = 5.0  # a version that failed to open is tried again after this long
-log = logging.getLogger(__name__)
-
-
-def make_searcher(kind: str, index: Index, settings: Settings) -> Searcher:
-    if kind == "bm25":
-        return BM25Searcher(index)
-    if kind == "dense":
-        return DenseSearcher(index)
-    if kind == "hybrid":
-        return HybridSearcher(BM25Searcher(index), DenseSearcher(index), settings.candidates, settings.rrf_k,
-                              sentence=SentenceSearcher(index) if settings.sentence_search else None)
-    raise ValueError(f"unknown retriever {kind!r}: use bm25, dense or hybrid")
-
-
-@dataclass
-class Serving:
-    """One opened index version and everything derived from it; requests pin one for their whole run."""
-
-    index: Index
-    glossary: Glossary
-    searcher: Searcher
-    scorer: SupportScorer
-    rules: Any
-    users: int = 0  # requests running on it (under Assistant._swap_lock)
-    retired: bool = False  # swapped out: released when `users` drops to 0
-
-
-def open_serving(settings: Settings, retriever: str | None = None, chunking: str = "sentences",
-                 jieba_lock: RWLock | threading.Lock | None = None) -> Serving:
-    """Open the CURRENT index version (holding its lease) with its glossary, searcher, scorer and rules."""
-    glossary_path = str(settings.corpus_dir / "glossary.tsv")
-    install_jieba_terms(glossary_path)
-    index = Index.open(settings, chunking)
-    try:
-        remember(index.zipf)  # the corpus's words: no wordfreq lists to load for them
-        glossary = load_glossary(glossary_path).with_terms(index.learnt_terms)
-        with jieba_lock or threading.Lock():  # exclusive: requests tokenise holding it shared
-            install_learnt_terms(glossary)
-        rules = guard_mod.load_rulebooks(guard_mod.rule_files(settings), texts=index.texts, indexed_only=True)
-        glossary = glossary.with_interventions({f for r in rules.rules for f in r.interventions
-                                                if f.lower() not in r.book.umbrella})
-        return Serving(index, glossary, make_searcher(retriever or settings.retriever, index, settings),
-                       VettedScorer(index, glossary, index.bilingual, rules), rules)
-    except BaseException:
-        index.close()
-        raise
 
 
 def check_turns(turns: list, max_turns: int) -> None:
@@ -121,7 +67,7 @@ def _pinned(method):
     return run
 
 
-class Assistant:
+class Assistant(LiveIndex):
     """The assistant over the live index version; `index`, `searcher`, `scorer`, `rules` and `glossary`
     are those of the version the calling request pinned (else the one serving now)."""
 
@@ -136,14 +82,7 @@ class Assistant:
         # Requests search concurrently (shared); installing a new version's terms into jieba's global
         # dictionary is exclusive. The model serialises itself (query_embed); Chroma clients are thread-safe.
         self._lock = RWLock()
-        self._swap_lock = threading.Lock()  # guards _serving, users/retired and the loader state
-        self._local = threading.local()
-        self._pointer = pointer_path(settings, chunking)
-        self._pointer_key: tuple | None = None  # None: the first poll reads the pointer (it may have moved already)
-        self._next_check = 0.0
-        self._loading = False
-        self._failed: tuple[str, float] | None = None  # (version, when) of the last open that failed
-        self.swaps = 0  # versions switched to since start (health)
+        self._init_live(pointer_path(settings, chunking))
 
     @classmethod
     def load(cls, settings: Settings | None = None, retriever: str | None = None, chunking: str = "sentences",
@@ -154,119 +93,6 @@ class Assistant:
         serving = open_serving(settings, retriever, chunking)
         return cls(settings, serving, get_embedder(settings.embedder),
                    faq=load_faq(str(settings.corpus_dir / "faq.yaml")), retriever=retriever, chunking=chunking)
-
-    # -- the serving version ------------------------------------------------------------------
-    def _current(self) -> Serving:
-        return getattr(self._local, "serving", None) or self._serving
-
-    index = property(lambda self: self._current().index)
-    glossary = property(lambda self: self._current().glossary)
-    searcher = property(lambda self: self._current().searcher)
-    scorer = property(lambda self: self._current().scorer)
-    rules = property(lambda self: self._current().rules)
-
-    @contextmanager
-    def pinned(self) -> Iterator[Serving]:
-        """Pin the serving version for this thread (nested calls share the outer pin). The first pin of a
-        request also checks whether a newer build is there, and starts opening it in the background."""
-        outer = getattr(self._local, "serving", None)
-        if outer is not None:
-            yield outer
-            return
-        self.poll()
-        with self._swap_lock:
-            serving = self._serving
-            serving.users += 1
-        self._local.serving = serving
-        try:
-            yield serving
-        finally:
-            self._local.serving = None
-            with self._swap_lock:
-                serving.users -= 1
-                done = serving.retired and serving.users == 0
-            if done:
-                self._release(serving)
-
-    def _stat_pointer(self) -> tuple | None:
-        try:
-            st = os.stat(self._pointer)
-        except OSError:
-            return None
-        return st.st_ino, st.st_mtime_ns, st.st_size
-
-    def poll(self, wait: bool = False) -> bool:
-        """Cheap check of the CURRENT pointer (one stat, at most every `reload_check_s`); when it names
-        another version, open it in a background thread (or here, with `wait`). True if one is opening."""
-        if not self.settings.reload_index:
-            return False
-        now = time.monotonic()
-        if now < self._next_check and not wait:
-            return self._loading
-        self._next_check = now + self.settings.reload_check_s
-        key = self._stat_pointer()
-        if key is None or key == self._pointer_key:
-            return self._loading
-        version = current_version(self.settings, self._chunking)
-        with self._swap_lock:
-            if version is None or version == self._serving.index.version:
-                self._pointer_key = key
-                return self._loading
-            if self._loading:
-                return True
-            if self._failed and self._failed[0] == version and now - self._failed[1] < RETRY_FAILED_OPEN_S:
-                return False
-            self._loading = True
-        if wait:
-            self._open_next(key)
-        else:
-            threading.Thread(target=self._open_next, args=(key,), name="index-reload", daemon=True).start()
-        return True
-
-    def refresh(self) -> str:
-        """Switch to the CURRENT version now, if it changed; the version serving afterwards."""
-        self._next_check = 0.0
-        self.poll(wait=True)
-        return self._serving.index.version
-
-    def _open_next(self, key: tuple) -> None:
-        t0 = time.perf_counter()
-        try:
-            serving = open_serving(self.settings, self._retriever, self._chunking, self._lock)
-        except Exception as e:  # noqa: BLE001 - keep serving the old version; tried again later
-            log.warning("could not open the new index version (%s: %s); still serving %s",
-                        type(e).__name__, e, self._serving.index.version)
-            with self._swap_lock:
-                self._failed = (current_version(self.settings, self._chunking) or "", time.monotonic())
-                self._loading = False
-            return
-        with self._swap_lock:
-            old = self._serving
-            if serving.index.version == old.index.version:  # pointer flipped back meanwhile
-                self._pointer_key, self._loading = key, False
-                old, serving.retired = serving, True
-                done = True
-            else:
-                self._serving = serving
-                self._pointer_key, self._loading, self._failed = key, False, None
-                old.retired = True
-                done = old.users == 0
-                self.swaps += 1
-        log.info("index %s now serving (opened in %.1f s)", serving.index.version, time.perf_counter() - t0)
-        if done:
-            self._release(old)
-
-    def _release(self, serving: Serving) -> None:
-        """The last request on a retired version ended: drop its lease, then collect what nobody uses."""
-        serving.index.close()
-        if self.settings.reload_index:
-            threading.Thread(target=self._collect, name="index-gc", daemon=True).start()
-
-    def _collect(self) -> None:
-        try:
-            index_mod.gc(self.settings)
-        except Exception as e:  # noqa: BLE001 - best effort: the next build collects again
-            log.warning("index garbage collection failed: %s: %s", type(e).__name__, e)
 
     # -- public API -------------------------------------------------------------------------
     @_pinned
@@ -300,28 +126,21 @@ class Assistant:
     @_pinned
     def ask(self, turns: list[str] | str, patient: dict | PatientContext | None = None,
             audience: str = "clinician") -> Answer:
+        """Answer the last of `turns` (earlier turns resolve follow-ups) for a clinician or a patient.
+
+        Promises: every sentence of the text is a source sentence (or its aligned translation) with its [n]
+        citation, or a fixed line (guard lead, refusal, safety notice); guard verdicts on the rules lead the
+        text with the rule's quote; a question the sources do not answer is refused (`refused`, with "see
+        also" sections, never their numbers); numbers not found in a cited source are flagged. The whole
+        answer comes from one index version. Raises InputError for input it cannot answer (empty, too long,
+        too many turns, invalid text, unknown audience); deterministic for a given index and question."""
         t0 = time.perf_counter()
-        timings: dict[str, float] = {}
-        turns = [turns] if isinstance(turns, str) else list(turns)
-        if not turns:
-            raise InputError("no question given")
-        if audience not in ("clinician", "patient"):
-            raise InputError(f"audience must be 'clinician' or 'patient', not {audience!r}")
-        check_turns(turns, self.settings.max_turns)
-        turns = [validate_question(t, self.settings.max_question_chars) for t in turns]
-        question = turns[-1]
-        lang = answer_language(question)
-        traditional = is_traditional(question)
-        simplified = [to_simplified(t) for t in turns]
-        resolved = resolve(simplified, int(self.rules.settings.get("elderly_age", 65)))
-        timings["prepare"] = _ms(t0)
+        turns, lang, traditional, resolved = self._prepare(turns, audience)
+        timings = {"prepare": _ms(t0)}
 
         t = time.perf_counter()
         n = self.settings.max_answer_sentences if audience == "clinician" else 2
-        with self._lock.shared():  # a swap's jieba terms go in between requests, never during one
-            pool, q = self._search(resolved.query, max(self.settings.top_k, self.settings.support_k))
-            hits = pool[:self.settings.top_k]
-            support = self.scorer.score(resolved.query, pool, n, q.vector)
+        pool, hits, support = self._gather(resolved.query, n)
         timings["retrieve"] = _ms(t)
 
         t = time.perf_counter()
@@ -330,10 +149,7 @@ class Assistant:
         findings = list(g.findings)
         if self._contraindicated(findings):  # a patient case with a contraindication is a question about it
             resolved = replace(resolved, query=f"{resolved.query} {CONTRAINDICATION_TOPIC}")
-            with self._lock.shared():
-                pool, q = self._search(resolved.query, max(self.settings.top_k, self.settings.support_k))
-                hits = pool[:self.settings.top_k]
-                support = self.scorer.score(resolved.query, pool, n, q.vector)
+            pool, hits, support = self._gather(resolved.query, n)
         timings["guard"] = _ms(t)
 
         t = time.perf_counter()
@@ -341,19 +157,52 @@ class Assistant:
                         audience=audience, support={"coverage": round(support.coverage, 4), "answered": support.answered,
                                                     "attribute_coverage": round(support.attribute_coverage, 4),
                                                     "dense": round(support.dense, 4)})
+        text, cits = self._body(answer, resolved.query, turns[-1], support, g, findings, n)
+        self._finish(answer, text, cits, findings, support, resolved.query, traditional)
+        timings["compose"] = _ms(t)
+        timings["total"] = _ms(t0)
+        answer.timings_ms = timings
+        audit.log_answer(self.settings, self.index, turns, answer)
+        return answer
+
+    def _prepare(self, turns: list[str] | str, audience: str):
+        """Validated turns, the answer language, whether to answer in traditional characters, and the
+        resolved (simplified) question."""
+        turns = [turns] if isinstance(turns, str) else list(turns)
+        if not turns:
+            raise InputError("no question given")
+        if audience not in ("clinician", "patient"):
+            raise InputError(f"audience must be 'clinician' or 'patient', not {audience!r}")
+        check_turns(turns, self.settings.max_turns)
+        turns = [validate_question(t, self.settings.max_question_chars) for t in turns]
+        question = turns[-1]
+        simplified = [to_simplified(t) for t in turns]
+        return turns, answer_language(question), is_traditional(question), resolve(simplified, int(self.rules.elderly_age))
+
+    def _gather(self, query: str, n: int) -> tuple[list[ScoredPassage], list[ScoredPassage], Support]:
+        """The support pool, the top-k hits and the sentences that may answer (at most n)."""
+        with self._lock.shared():  # a swap's jieba terms go in between requests, never during one
+            pool, q = self._search(query, max(self.settings.top_k, self.settings.support_k))
+            return pool, pool[:self.settings.top_k], self.scorer.score(query, pool, n, q.vector)
+
+    def _body(self, answer: Answer, query: str, question: str, support: Support, g, findings: list[GuardFinding],
+              n: int) -> tuple[str, list[Citation]]:
+        """The answer text before the guard lead: FAQ (patients), LLM (if configured), the guideline's own
+        out-of-scope statement, or extracted sentences; else a refusal with "see also" sections."""
+        lang, audience = answer.language, answer.audience
         cits: list[Citation] = []
         text = ""
         supported = self._supported(support)
         if audience == "patient" and supported:
-            text, cits = self._faq_answer(resolved.query, lang)
+            text, cits = self._faq_answer(query, lang)
         if not text and supported and self.settings.llm_base_url:
-            text, cits, llm_findings = self._llm_answer(resolved.query, lang, hits)
+            text, cits, llm_findings = self._llm_answer(query, lang, answer.passages)
             findings += llm_findings
         if supported and support.excluded is not None and not text:
             text, cits = self._excluded_answer(support.excluded, lang)
             answer.refused = True
         if not text and supported:
-            text, cits = compose(resolved.query, lang, support, self.scorer, self.index.sources, self.index.texts, n,
+            text, cits = compose(query, lang, support, self.scorer, self.index.sources, self.index.texts, n,
                                  correct_premise=not any(f.level != "none" for f in findings))
             if text and audience == "patient":
                 text = self.faq.explain_terms(text, lang)
@@ -361,7 +210,7 @@ class Assistant:
             text = "\n".join(x for x in (text, self._rule_sentences(g.info, lang, cits, text)) if x)
         # When a rule fired, its verdict (led below, with the rule's quote and citation) is the answer.
         if not text and not any(f.level != "none" for f in findings):
-            text, see_also = refusal(lang, support.missing, hits, self.index.sources, self.index.texts)
+            text, see_also = refusal(lang, support.missing, answer.passages, self.index.sources, self.index.texts)
             answer.refused, answer.see_also = True, see_also
             # Sections only: a neighbouring passage's numbers must not appear next to a refusal.
             text += "\n" + SEE_ALSO[lang] + "".join(
@@ -370,23 +219,24 @@ class Assistant:
             if asks_personal_dose(question):
                 text = self.faq.personal_dose[lang] + "\n" + text
             text += "\n\n" + self.faq.safety[lang]
+        return text, cits
+
+    def _finish(self, answer: Answer, text: str, cits: list[Citation], findings: list[GuardFinding],
+                support: Support, query: str, traditional: bool) -> None:
+        """Source conflicts and the number check join the findings; citations, level and the led text."""
+        lang = answer.language
         answer.conflicts = list(support.withheld)  # sentences contradicting a rule: findings, not facts
         findings += [c.finding(lang) for c in answer.conflicts]
         for f in findings:
             f.citation = self._quote_citation(f.source_doc, f.source_quote, cits)
         answer.citations = cits
         supporting = [c.quote + " " + c.quote_en for c in cits + answer.see_also]
-        findings += guard_mod.check_answer(text, supporting, self.rules, question=resolved.query)
+        findings += guard_mod.check_answer(text, supporting, self.rules, question=query)
         answer.findings = findings
         answer.level = max((f.level for f in findings), key=LEVEL_ORDER.__getitem__, default="none")
-        answer.text = (self._lead(findings, lang, audience) + text).strip()
+        answer.text = (self._lead(findings, lang, answer.audience) + text).strip()
         if traditional:
             answer.text = to_traditional(answer.text)
-        timings["compose"] = _ms(t)
-        timings["total"] = _ms(t0)
-        answer.timings_ms = timings
-        audit.log_answer(self.settings, self.index, turns, answer)
-        return answer
 
     def health(self) -> dict[str, Any]:
         """The version actually serving (after picking up a completed build, like any request)."""

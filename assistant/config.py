@@ -11,6 +11,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# The age from which a patient is elderly when no rules file sets settings.elderly_age: the guideline gives
+# none (老年人), so this is our stated assumption (corpus/rules.yaml repeats it in its assumptions).
+ELDERLY_AGE = 65
 
 
 @dataclass(frozen=True)

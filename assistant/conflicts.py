@@ -17,12 +17,13 @@ from functools import lru_cache
 from decimal import Decimal
 from typing import Callable
 
+from .config import ELDERLY_AGE
 from .cues import clause_start, compile_terms, normalise_text
 from .guard import stated_doses
-from .model import GuardFinding, SourceMeta
 from .guard.patient import mentions
-from .quantities import format_en, format_zh, parse_quantities
 from .guard.rulebook import Rule, RuleBook, doc_id
+from .model import GuardFinding, SourceMeta
+from .quantities import format_en, format_zh, parse_quantities
 from .support import MIN_PART_COVERAGE, Support, SupportScorer
 
 __all__ = ["Conflict", "SentenceKey", "VettedScorer", "contradictions", "find_conflicts", "vet_sentences", "source_file",
@@ -165,7 +166,7 @@ def _dose_range(rule: Rule, text: str, rb: RuleBook) -> tuple[str, str] | None:
 def _names_population(text: str, spec) -> bool:
     if spec == "elderly":
         return bool(_ELDERLY.search(text))
-    limit = Decimal(str(spec.get("age_at_least", 0))) if isinstance(spec, dict) else Decimal(65)
+    limit = Decimal(str(spec.get("age_at_least", 0))) if isinstance(spec, dict) else Decimal(ELDERLY_AGE)
     ages = [q.low for q in parse_quantities(text) if q.unit == "year" and ("岁" in q.text or "old" in q.text)]
     return bool(_ELDERLY.search(text)) or any(a >= limit for a in ages)
 

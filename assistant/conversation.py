@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .config import ELDERLY_AGE
+
 SUBJECTS = re.compile(
     r"PRP|富血小板血浆|血小板|platelet|MSCs?|间充质干细胞|干细胞|stem cells?|BMAC|骨髓浓缩液|骨髓抽吸浓缩物|"
     r"bone marrow|MPCs?|外泌体|exosomes?|透明质酸|hyaluronic|再生医学|regenerative|NSAIDs?|非甾体", re.I)
@@ -39,7 +41,7 @@ def _swaps_subject(turn: str) -> bool:
     return bool(SUBJECTS.search(turn)) and bool(_ASKS_SAME.match(turn.strip()))
 
 
-def resolve(turns: list[str], elderly_age: int = 65) -> Resolved:
+def resolve(turns: list[str], elderly_age: int = ELDERLY_AGE) -> Resolved:
     """`elderly_age` is the guard's assumption (corpus/rules.yaml settings.elderly_age)."""
     last = turns[-1]
     guard_text = "\n".join(turns)

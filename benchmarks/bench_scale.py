@@ -52,7 +52,8 @@ def rss_mb() -> float:
 # --------------------------------------------------------------------------------------------- child
 def child(n_questions: int) -> dict:
     """In a fresh process: load the index the environment names, then time searches and asks."""
-    from assistant.api import Assistant, make_searcher
+    from assistant.api import Assistant
+    from assistant.serving import make_searcher
     from assistant.crosslingual import expand_query
     from assistant.lexicon import GENERIC, PHRASING_EN
     from assistant.retrieve import Query, SentenceSearcher

@@ -46,7 +46,7 @@ def _supported_values(texts: list[str], rb: RuleBook) -> set[tuple[str, Decimal]
             if isinstance(v, Decimal):
                 unit = r.bounds.get(f"{k.split('_')[0]}_unit") or r.bounds.get("unit")
                 vals.add(_family(unit, v))
-    vals.add(("year", Decimal(str(rb.settings.get("elderly_age", 65)))))
+    vals.add(("year", rb.elderly_age))
     return vals
 
 

@@ -259,7 +259,7 @@ def _in_population(c: _Ctx, spec: Any, default: bool) -> bool:
     if spec is None:
         return default
     age = c.patient.age
-    limit = Decimal(str(c.rb.settings.get("elderly_age", 65) if spec == "elderly" else spec["age_at_least"]))
+    limit = c.rb.elderly_age if spec == "elderly" else Decimal(str(spec["age_at_least"]))
     return age is not None and Decimal(str(age)) >= limit
 
 
@@ -312,7 +312,7 @@ def _nearest_is(c: _Ctx, rule: Rule, pos: int) -> bool:
 def _population_adjustment(c: _Ctx, rule: Rule) -> list[GuardFinding]:
     """The seed's elderly rule: age >= settings.elderly_age and a cell therapy (or its dose)."""
     age = c.patient.age
-    elderly_age = Decimal(str(c.rb.settings.get("elderly_age", 65)))
+    elderly_age = c.rb.elderly_age
     if age is None or Decimal(str(age)) < elderly_age:
         return []
     doses = [d for d in c.doses if d.product == rule.product and _proposing(c, d.quantity.start)]

@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
-from assistant.yamlfast import safe_load as yaml_load
+from assistant.config import ELDERLY_AGE
 from assistant.cues import compile_terms
+from assistant.yamlfast import safe_load as yaml_load
 from assistant.guard.patient import ConditionTerms, DrugLexicon, compile_conditions, corpus_dir, drugs_from_entries
 from assistant.guard.ruleschema import KINDS, SPEC, bad_patterns, drug_problems, rule_lines
 from assistant.guard.ruleschema import problems as rule_problems
@@ -125,6 +126,11 @@ class RuleBook:
     @property
     def condition_keys(self) -> tuple[str, ...]:
         return tuple(k for k in self.conditions if k != "pregnant")
+
+    @property
+    def elderly_age(self) -> Decimal:
+        """settings.elderly_age of the rules files (the guideline gives no age: our assumption), else 65."""
+        return Decimal(str(self.settings.get("elderly_age", ELDERLY_AGE)))
 
 
 # ----------------------------------------------------------------------------- locating files

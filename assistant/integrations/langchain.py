@@ -21,7 +21,8 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 from pydantic import ConfigDict, PrivateAttr
 
-from ..api import Assistant, make_searcher
+from ..api import Assistant
+from ..serving import make_searcher
 from ..language import answer_language, to_simplified, validate_question
 from ..llm import MAX_PASSAGES, LLMUnavailable, generator_chain
 from ..model import Answer, InputError, ScoredPassage, SourceMeta
