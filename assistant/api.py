@@ -25,7 +25,7 @@ from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
 from .glossary import Glossary
 from .guard.patient import PatientContext
-from .index import Index, build, current_version, pointer_path
+from .index import Index, build
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
 from .lexicon import GENERIC, PHRASING_EN
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage
@@ -34,6 +34,7 @@ from .retrieve import BM25Searcher, Query, Searcher
 from .rwlock import RWLock
 from .serving import LiveIndex, Serving, open_serving
 from .support import Support, SupportScorer
+from .versions import current_version, pointer_path
 
 BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
 CONTRAINDICATION_TOPIC = "禁忌症 禁忌证 contraindication"  # what a contraindication verdict's sources are found by

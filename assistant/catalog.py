@@ -14,7 +14,7 @@ from typing import Any
 
 from . import lease
 from .config import Settings
-from .index import current_version
+from .versions import current_version
 from .model import SourceMeta
 from .provenance import display_title
 from .guard.rulebook import RuleError, doc_id as rule_doc_id, load_rulebooks, rule_files

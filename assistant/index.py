@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -26,7 +25,7 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
-from . import ingest_journal, lease, orphans, provenance, sentence_features
+from . import ingest_journal, lease, provenance, sentence_features
 from .chunk import chunk, fixed_chunks
 from .config import Settings
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
@@ -37,13 +36,13 @@ from .normalise import load_noise_rules, normalise
 from .crosslingual import corpus_dictionary
 from .terms import learn_terms
 from .tokens import tokenize
+from .versions import (chroma_client, chunking_label, collect, collection_exists, collection_name, current_version,
+                       flip, is_complete)
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 INDEX_FORMAT = 6  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
 # 5: sentence_features.json (terms and attributes of every sentence, so a load does no jieba work), zipf.json
 # 6: provenance in sources.json (added_by, sha256, added_at)
-_VERSION = re.compile(r"[0-9a-f]{12}")
-_TMP = re.compile(r"\.tmp-([0-9a-f]{12})-(\d+)")
 
 
 @dataclass
@@ -75,16 +74,6 @@ def understanding(meta: SourceMeta, norm, passages: list[Passage], terms: list) 
             "set_aside": set_aside, "terms": [t if isinstance(t, dict) else asdict(t) for t in terms]}
 
 
-def chroma_client(settings: Settings):
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    cs = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_host:
-        return chromadb.HttpClient(host=settings.chroma_host, port=int(settings.chroma_port or 8000), settings=cs)
-    return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=cs)
-
-
 def source_paths(settings: Settings) -> list[Path]:
     """The shipped corpus plus documents users added with `assistant ingest PATH`."""
     roots = [settings.corpus_dir / "sources", settings.data_dir / "library"]
@@ -107,10 +96,6 @@ def _translations(settings: Settings, doc_id: str) -> dict[tuple[int, int], str]
 def index_text(p: Passage) -> str:
     """What BM25 and the embedder see: section path, Chinese text and its English translation."""
     return " / ".join(p.section) + "\n" + p.text + ("\n" + p.text_en if p.text_en else "")
-
-
-def chunking_label(settings: Settings, chunking: str) -> str:
-    return f"sent{settings.chunk_chars}" if chunking == "sentences" else chunking
 
 
 def prepare(settings: Settings, paths: list[Path], chunking: str = "sentences"
@@ -157,53 +142,11 @@ def _version_hash(settings: Settings, chunking: str, passages: list[Passage], me
     return h.hexdigest()[:12]
 
 
-def collection_name(settings: Settings, version: str) -> str:
-    """`<embedder>-<version>`: the version must survive intact (`_gc` reads it back from the name),
-    so a long model name is shortened instead, and characters Chroma refuses become "-"."""
-    emb = re.sub(r"[^A-Za-z0-9.-]+", "-", get_embedder(settings.embedder).name).strip("-.") or "embedder"
-    return f"{emb[:60 - len(version) - 1].rstrip('-.')}-{version}"
-
-
-def _pointer(settings: Settings, chunking: str) -> Path:
-    """One CURRENT pointer per (chunking, embedder): each configuration has its own live version."""
-    emb = settings.embedder.replace(":", "_").replace("/", "_")
-    return settings.index_root / f"CURRENT-{chunking_label(settings, chunking)}-{emb}"
-
-
-def current_version(settings: Settings, chunking: str = "sentences") -> str | None:
-    ptr = _pointer(settings, chunking)
-    try:
-        return ptr.read_text().strip() or None
-    except FileNotFoundError:
-        return None
-
-
-def pointer_path(settings: Settings, chunking: str = "sentences") -> Path:
-    """The CURRENT pointer file a server watches (its stat changes on every flip: os.replace)."""
-    return _pointer(settings, chunking)
-
-
-def _flip(settings: Settings, chunking: str, version: str) -> None:
-    ptr = _pointer(settings, chunking)
-    ptr_tmp = ptr.with_suffix(f".tmp{os.getpid()}")
-    ptr_tmp.write_text(version)
-    os.replace(ptr_tmp, ptr)
-
-
-def _complete(root: Path) -> bool:
-    return (root / "manifest.json").is_file()
-
-
-def _collection_exists(settings: Settings, client, root: Path) -> bool:
-    try:
-        client.get_collection(json.loads((root / "manifest.json").read_text())["collection"])
-        return True
-    except Exception:  # noqa: BLE001 - missing collection or unreadable manifest: rebuild
-        return False
-
-
 def build(settings: Settings, chunking: str = "sentences", progress: bool | None = None,
           force: bool = False) -> BuildReport:
+    """Index every source document as a new version and make it CURRENT (atomically, once complete); an
+    unchanged corpus is not rebuilt (unless `force`), and a version a running server reads is never
+    rebuilt under it. Leftovers nobody uses are collected either way."""
     t0 = time.perf_counter()
     ingest_journal.recover(settings)  # files a killed ingest copied into the library are not indexed
     install_jieba_terms(str(settings.corpus_dir / "glossary.tsv"))
@@ -214,42 +157,50 @@ def build(settings: Settings, chunking: str = "sentences", progress: bool | None
     report = BuildReport(version, built=False, documents=[m.doc_id for m in metas], skipped=skipped,
                          removals=removals, passages=len(passages), understood=understood)
     final = settings.index_root / version
-    if not force and _complete(final) and current_version(settings, chunking) == version:
-        _gc(settings, chroma_client(settings), keep={version})  # a killed build's leftovers go even so
+    if not force and is_complete(final) and current_version(settings, chunking) == version:
+        collect(settings, chroma_client(settings), keep={version})  # a killed build's leftovers go even so
         report.seconds = time.perf_counter() - t0
         return report
     settings.index_root.mkdir(parents=True, exist_ok=True)
-    root = settings.index_root
     client = chroma_client(settings)
-    held: lease.Lease | None = None  # our lease on `version` from before the rename until the pointer flip
-    if _complete(final):
-        # A complete copy of this version is on disk. If someone reads it (a server kept it alive), it is never
-        # rebuilt under them: it is what this build would produce, so point at it. Else it is rebuilt in place
-        # (--force, or its collection is missing), holding it exclusively so nobody opens it half-made.
-        held = lease.acquire(root, version, exclusive=True, blocking=False)
-        if held is None or (not force and _collection_exists(settings, client, final)):
-            if held is not None:
-                held.release()
-            reader = lease.acquire(root, version)
-            try:
-                if _complete(final) and _collection_exists(settings, client, final):
-                    if force:
-                        report.notes.append(f"index {version} is in use by a running process; "
-                                            "kept as it is instead of rebuilding it (stop the server to force)")
-                    report.built = current_version(settings, chunking) != version
-                    _flip(settings, chunking, version)
-                    _gc(settings, client, keep={version})
-                    report.seconds = time.perf_counter() - t0
-                    return report
-            finally:
-                reader.release()
-            held = lease.acquire(root, version, exclusive=True, blocking=False)  # collected meanwhile: build it
+    reused, held = _reuse(settings, chunking, report, client, force) if is_complete(final) else (False, None)
+    if reused:
+        report.seconds = time.perf_counter() - t0
+        return report
     try:
         return _build_version(settings, chunking, progress, report, metas, texts, passages, removals, understood,
                               client, held, t0)
     finally:
         if held is not None:
             held.release()
+
+
+def _reuse(settings: Settings, chunking: str, report: BuildReport, client, force: bool
+           ) -> tuple[bool, "lease.Lease | None"]:
+    """A complete copy of this version is on disk. If someone reads it (a server kept it alive), it is never
+    rebuilt under them: it is what this build would produce, so point at it (True). Else it is rebuilt in place
+    (--force, or its collection is missing), holding it exclusively so nobody opens it half-made: (False, our
+    exclusive lease on it, held from before the rename until the pointer flip)."""
+    root, version = settings.index_root, report.version
+    final = root / version
+    held = lease.acquire(root, version, exclusive=True, blocking=False)
+    if held is not None and (force or not collection_exists(settings, client, final)):
+        return False, held
+    if held is not None:
+        held.release()
+    reader = lease.acquire(root, version)
+    try:
+        if is_complete(final) and collection_exists(settings, client, final):
+            if force:
+                report.notes.append(f"index {version} is in use by a running process; "
+                                    "kept as it is instead of rebuilding it (stop the server to force)")
+            report.built = current_version(settings, chunking) != version
+            flip(settings, chunking, version)
+            collect(settings, client, keep={version})
+            return True, None
+    finally:
+        reader.release()
+    return False, lease.acquire(root, version, exclusive=True, blocking=False)  # collected meanwhile: build it
 
 
 def _build_version(settings: Settings, chunking: str, progress: bool | None, report: BuildReport,
@@ -262,45 +213,10 @@ def _build_version(settings: Settings, chunking: str, progress: bool | None, rep
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "docs").mkdir(parents=True)
 
-    # 1. embed (cached by content hash), zh and en views of every passage
     embedder = get_embedder(settings.embedder)
-    cache = EmbeddingCache(settings.data_dir / "embed-cache.sqlite")
-    views = [(p.id + ":zh", " / ".join(p.section) + "\n" + p.text) for p in passages]
-    views += [(p.id + ":en", p.text_en) for p in passages if p.text_en]
-    show = sys.stderr.isatty() if progress is None else progress
-    with tqdm(total=len(views), desc="embedding passages", unit="passage", disable=not show) as bar:
-        vectors = cache.embed(embedder, [v for _, v in views], "passage", progress=bar)
-    # every sentence too: the answer is chosen sentence by sentence (support.py)
-    sentences = [texts[p.doc_id][a:b] for p in passages for a, b in p.sentences]
-    with tqdm(total=len(sentences), desc="embedding sentences", unit="sentence", disable=not show) as bar:
-        sentence_vectors = cache.embed(embedder, sentences, "passage", progress=bar)
-    report.embedded, report.embed_s = cache.embedded, cache.embed_s
-
-    # 2. Chroma collection named by embedder + version: switching models never mixes vectors.
-    # Nobody reads it: its version dir does not exist yet, or we hold that version exclusively.
-    name = collection_name(settings, version)
-    try:
-        client.delete_collection(name)
-    except Exception:  # noqa: BLE001 - absent collection: nothing to delete
-        pass
-    coll = client.create_collection(name, embedding_function=AssistantEmbeddingFunction(settings.embedder),
-                                    metadata={"hnsw:space": "cosine"})
-    for i in range(0, len(views), 500):
-        part = views[i:i + 500]
-        coll.add(ids=[k for k, _ in part], embeddings=vectors[i:i + 500].tolist(),
-                 documents=[v for _, v in part],
-                 metadatas=[{"passage_id": k.split(":")[0], "view": k.split(":")[1]} for k, _ in part])
-
-    # 3. BM25 over jieba tokens of both languages (learnt terms kept whole, as at query time)
-    install_learnt_terms(load_glossary(str(settings.corpus_dir / "glossary.tsv")).with_terms(
-        [(u["doc_id"], t) for u in understood for t in u["terms"]]))
-    bm25 = bm25s.BM25()
-    bm25.index([tokenize(index_text(p)) or ["∅"] for p in passages], show_progress=False)
-    bm25.save(str(tmp / "bm25"))
-    features = sentence_features.compute(passages, texts)
-    sentence_features.save(tmp / sentence_features.FILE, features)
-    (tmp / sentence_features.ZIPF_FILE).write_text(json.dumps(sentence_features.zipf_table(features),
-                                                              ensure_ascii=False), encoding="utf-8")
+    views, vectors, sentence_vectors = _embed(settings, embedder, passages, texts, progress, report)
+    name = _fill_collection(settings, client, version, views, vectors)
+    _write_lexical(settings, tmp, passages, texts, understood)
 
     # 4. passages, documents, report, manifest; then the atomic switch
     with (tmp / "passages.jsonl").open("w", encoding="utf-8") as fh:
@@ -326,8 +242,8 @@ def _build_version(settings: Settings, chunking: str, progress: bool | None, rep
     try:
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
-        _flip(settings, chunking, version)
-        _gc(settings, client, keep={version})
+        flip(settings, chunking, version)
+        collect(settings, client, keep={version})
     finally:
         if mine is not None:
             mine.release()
@@ -336,65 +252,54 @@ def _build_version(settings: Settings, chunking: str, progress: bool | None, rep
     return report
 
 
-def gc(settings: Settings) -> None:
-    """Remove what no pointer names and nobody uses (a server calls it after letting go of an old version)."""
-    if settings.index_root.is_dir():
-        _gc(settings, chroma_client(settings), keep=set())
+def _embed(settings: Settings, embedder, passages: list[Passage], texts: dict[str, str], progress: bool | None,
+           report: BuildReport) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:
+    """1. embed (cached by content hash) the zh and en views of every passage, and every sentence: the answer
+    is chosen sentence by sentence (support.py). (views, their vectors, the sentence vectors)."""
+    cache = EmbeddingCache(settings.data_dir / "embed-cache.sqlite")
+    views = [(p.id + ":zh", " / ".join(p.section) + "\n" + p.text) for p in passages]
+    views += [(p.id + ":en", p.text_en) for p in passages if p.text_en]
+    show = sys.stderr.isatty() if progress is None else progress
+    with tqdm(total=len(views), desc="embedding passages", unit="passage", disable=not show) as bar:
+        vectors = cache.embed(embedder, [v for _, v in views], "passage", progress=bar)
+    sentences = [texts[p.doc_id][a:b] for p in passages for a, b in p.sentences]
+    with tqdm(total=len(sentences), desc="embedding sentences", unit="sentence", disable=not show) as bar:
+        sentence_vectors = cache.embed(embedder, sentences, "passage", progress=bar)
+    report.embedded, report.embed_s = cache.embedded, cache.embed_s
+    return views, vectors, sentence_vectors
 
 
-def _gc(settings: Settings, client, keep: set[str]) -> None:
-    """Drop leftovers of interrupted builds and versions no pointer refers to, unless someone still uses them.
-
-    - a version dir goes only if no CURRENT pointer names it and we get its lease exclusively (no reader);
-      its collection goes with it, while that lock is held, so nobody can open it half-deleted;
-    - a `.tmp-<version>-<pid>` dir goes only when process <pid> is gone (a build still running keeps it).
-    Only collections of versions this data dir built are dropped: a shared `chroma run` server also holds
-    other users' collections.
-    """
-    root = settings.index_root
-    live = {p.read_text().strip() for p in root.glob("CURRENT-*") if p.is_file()} | keep
-    dropped: set[str] = set()
-    busy: set[str] = set()
-    for d in sorted(root.iterdir()):
-        if not d.is_dir():
-            continue
-        m = _TMP.fullmatch(d.name)
-        if m:
-            if lease.pid_alive(int(m.group(2))):
-                busy.add(m.group(1))
-            else:
-                shutil.rmtree(d, ignore_errors=True)
-                dropped.add(m.group(1))
-        elif _VERSION.fullmatch(d.name) and d.name not in live:
-            with lease.exclusive(root, d.name) as ex:
-                if ex is None:
-                    busy.add(d.name)  # a server (or this process) still answers from it
-                    continue
-                shutil.rmtree(d, ignore_errors=True)
-                _drop_collections(client, {d.name})
-                lease.forget(ex)
-    _drop_collections(client, dropped - live - busy)
-    orphans.sweep(settings, client, protected=live | busy)  # killed builds' collections and segment folders
-    leases = root / lease.LEASE_DIR
-    for f in sorted(leases.glob("*.lock")) if leases.is_dir() else []:  # leases of versions long gone
-        v = f.stem
-        if _VERSION.fullmatch(v) and not (root / v).exists() and v not in busy:
-            with lease.exclusive(root, v) as ex:
-                if ex is not None:
-                    lease.forget(ex)
-
-
-def _drop_collections(client, versions: set[str]) -> None:
-    if not versions:
-        return
+def _fill_collection(settings: Settings, client, version: str, views: list[tuple[str, str]], vectors) -> str:
+    """2. the Chroma collection named by embedder + version (switching models never mixes vectors); its name.
+    Nobody reads it: its version dir does not exist yet, or we hold that version exclusively."""
+    name = collection_name(settings, version)
     try:
-        for c in client.list_collections():
-            cname = c if isinstance(c, str) else c.name
-            m = re.fullmatch(r".+-([0-9a-f]{12})", cname)
-            if m and m.group(1) in versions:
-                client.delete_collection(cname)
-    except Exception:  # noqa: BLE001 - best effort; a server may refuse listing
+        client.delete_collection(name)
+    except Exception:  # noqa: BLE001 - absent collection: nothing to delete
         pass
+    coll = client.create_collection(name, embedding_function=AssistantEmbeddingFunction(settings.embedder),
+                                    metadata={"hnsw:space": "cosine"})
+    for i in range(0, len(views), 500):
+        part = views[i:i + 500]
+        coll.add(ids=[k for k, _ in part], embeddings=vectors[i:i + 500].tolist(),
+                 documents=[v for _, v in part],
+                 metadatas=[{"passage_id": k.split(":")[0], "view": k.split(":")[1]} for k, _ in part])
+    return name
+
+
+def _write_lexical(settings: Settings, tmp: Path, passages: list[Passage], texts: dict[str, str],
+                   understood: list[dict]) -> None:
+    """3. BM25 over jieba tokens of both languages (learnt terms kept whole, as at query time) and the
+    sentence features (terms and attributes of every sentence) with the corpus's word frequencies."""
+    install_learnt_terms(load_glossary(str(settings.corpus_dir / "glossary.tsv")).with_terms(
+        [(u["doc_id"], t) for u in understood for t in u["terms"]]))
+    bm25 = bm25s.BM25()
+    bm25.index([tokenize(index_text(p)) or ["∅"] for p in passages], show_progress=False)
+    bm25.save(str(tmp / "bm25"))
+    features = sentence_features.compute(passages, texts)
+    sentence_features.save(tmp / sentence_features.FILE, features)
+    (tmp / sentence_features.ZIPF_FILE).write_text(json.dumps(sentence_features.zipf_table(features),
+                                                              ensure_ascii=False), encoding="utf-8")
 
 
 @dataclass
@@ -433,7 +338,7 @@ class Index:
             if not v:
                 raise FileNotFoundError(f"no index under {settings.index_root}; run `assistant ingest` first")
             held = lease.acquire(settings.index_root, v)
-            if not _complete(settings.index_root / v):
+            if not is_complete(settings.index_root / v):
                 held.release()  # collected between reading CURRENT and locking it: read CURRENT again
                 if version or v in tried:
                     raise FileNotFoundError(f"index version {v} is missing from {settings.index_root}; "

@@ -80,7 +80,7 @@ def recover(settings, live_docs: set[str] | None = None) -> list[str]:
 
 
 def _current_docs(settings) -> set[str]:
-    from .index import current_version
+    from .versions import current_version
 
     version = current_version(settings)
     try:

@@ -2,7 +2,7 @@
 pointer changed) on its next request, opens the new version in the background while requests go on with the
 old one, and swaps under a lock. Each request pins the version it started with (`pinned`), so it finishes on
 one consistent index; the old version's lease is released when its last request ends, and only then may it be
-collected (assistant.index.gc)."""
+collected (assistant.versions.gc)."""
 from __future__ import annotations
 
 import logging
@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import guard as guard_mod
-from . import index as index_mod
 from .config import Settings
 from .conflicts import VettedScorer
 from .glossary import Glossary, install_jieba_terms, install_learnt_terms, load_glossary
-from .index import Index, current_version
+from .index import Index
 from .lexicon import remember
 from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Searcher, SentenceSearcher
 from .rwlock import RWLock
 from .support import SupportScorer
+from .versions import current_version, gc
 
 RETRY_FAILED_OPEN_S = 5.0  # a version that failed to open is tried again after this long
 log = logging.getLogger("assistant.api")  # the swap's messages keep the logger name they always had
@@ -203,6 +203,6 @@ class LiveIndex:
 
     def _collect(self) -> None:
         try:
-            index_mod.gc(self.settings)
+            gc(self.settings)
         except Exception as e:  # noqa: BLE001 - best effort: the next build collects again
             log.warning("index garbage collection failed: %s: %s", type(e).__name__, e)

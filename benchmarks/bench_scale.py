@@ -135,7 +135,8 @@ def keep_cache(data: Path, work: Path) -> Path:
 
 
 def measure(seed_settings: Settings, seed, factor: int, store: str, work: Path, args) -> dict:
-    from assistant.index import build, current_version
+    from assistant.index import build
+    from assistant.versions import current_version
     from synth_corpus import write_corpus
 
     corpus, data = work / "corpus", work / f"data-{store}"

@@ -16,7 +16,8 @@ import pytest
 from assistant.config import Settings
 from assistant.embed import get_embedder
 from assistant.glossary import load_glossary
-from assistant.index import Index, build, chroma_client, collection_name, current_version
+from assistant.index import Index, build
+from assistant.versions import chroma_client, collection_name, current_version
 from assistant.retrieve import DenseSearcher, Query
 
 pytestmark = pytest.mark.integration

@@ -22,7 +22,8 @@ from assistant.cli import main as cli_main
 from assistant.config import Settings
 from assistant.embed import get_embedder
 from assistant.glossary import load_glossary
-from assistant.index import Index, build, chroma_client, collection_name, current_version
+from assistant.index import Index, build
+from assistant.versions import chroma_client, collection_name, current_version
 from assistant.retrieve import BM25Searcher, DenseSearcher, Query
 
 pytestmark = pytest.mark.integration
@@ -337,13 +338,13 @@ def test_each_embedder_gets_its_own_collection_and_pointer(new_data_dir):
 
 
 def test_collection_name_keeps_the_version_whole(monkeypatch):
-    """A long or odd model name is shortened, never the version that `_gc` reads back (fake embedder)."""
-    import assistant.index as index_mod
+    """A long or odd model name is shortened, never the version that `collect` reads back (fake embedder)."""
+    import assistant.versions as versions_mod
 
     class FakeLongNameEmbedder:
         name = "st-" + "very-long-sentence-transformer-model-name" * 3 + " v2 (copy)"
 
-    monkeypatch.setattr(index_mod, "get_embedder", lambda spec: FakeLongNameEmbedder())
+    monkeypatch.setattr(versions_mod, "get_embedder", lambda spec: FakeLongNameEmbedder())
     name = collection_name(Settings(), "0123456789ab")
     assert name.endswith("-0123456789ab") and len(name) <= 60
     assert all(c.isalnum() or c in ".-" for c in name) and name[0].isalnum()

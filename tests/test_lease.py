@@ -16,7 +16,8 @@ import pytest
 
 from assistant import lease
 from assistant.config import Settings
-from assistant.index import Index, build, chroma_client, collection_name, current_version, gc
+from assistant.index import Index, build
+from assistant.versions import chroma_client, collection_name, current_version, gc
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = "# 冷冻疗法指引\n\n## 术后护理\n\n冷冻疗法术后需冰敷 20 分钟以减轻肿胀。\n"

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conftest import ingest_cli  # noqa: E402
 from conftest_app import get_json, post_json, running_server  # noqa: E402
 
-from assistant import index as index_mod  # noqa: E402
+from assistant import versions as versions_mod  # noqa: E402
 from assistant import lease  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.ingest_journal import Journal, recover  # noqa: E402
@@ -113,26 +113,26 @@ def test_a_killed_ingest_leaves_nothing_the_next_one_uses(data, tmp_path) -> Non
 
 def test_gc_never_drops_a_collection_a_lease_protects(data) -> None:
     s = Settings.load(data_dir=data)
-    client = index_mod.chroma_client(s)
+    client = versions_mod.chroma_client(s)
     version = "0123456789ab"
     name = f"leased-test-{version}"
     coll = client.get_or_create_collection(name, embedding_function=None)
     coll.add(ids=[str(i) for i in range(50)], embeddings=[[float(i), 1.0] for i in range(50)])
     held = lease.acquire(s.index_root, version)
     try:
-        index_mod.gc(s)
+        versions_mod.gc(s)
         assert name in collections(data)
         assert (name, version) in orphan_collections(client, s.index_root, set())
     finally:
         held.release()
-    index_mod.gc(s)
+    versions_mod.gc(s)
     assert name not in collections(data)
     assert orphan_segment_dirs(data / "chroma") == []
 
 
 def test_ingest_prints_its_report_notes(data) -> None:
     s = Settings.load(data_dir=data)
-    version = index_mod.current_version(s)
+    version = versions_mod.current_version(s)
     held = lease.acquire(s.index_root, version)  # as a running server holds it
     try:
         out = ingest_cli(data, "--force")

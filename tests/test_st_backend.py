@@ -11,7 +11,8 @@ import pytest
 from assistant.config import Settings
 from assistant.embed import get_embedder
 from assistant.glossary import load_glossary
-from assistant.index import Index, build, collection_name
+from assistant.index import Index, build
+from assistant.versions import collection_name
 from assistant.retrieve import DenseSearcher, Query
 
 pytestmark = pytest.mark.integration
