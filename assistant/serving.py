@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import guard as guard_mod
-from .config import Settings
+from .config import ConfigError, Settings
 from .conflicts import VettedScorer
 from .glossary import Glossary, install_jieba_terms, install_learnt_terms, load_glossary
 from .index import Index
@@ -37,7 +37,7 @@ def make_searcher(kind: str, index: Index, settings: Settings) -> Searcher:
     if kind == "hybrid":
         return HybridSearcher(BM25Searcher(index), DenseSearcher(index), settings.candidates, settings.rrf_k,
                               sentence=SentenceSearcher(index) if settings.sentence_search else None)
-    raise ValueError(f"unknown retriever {kind!r}: use bm25, dense or hybrid")
+    raise ConfigError(f"unknown retriever {kind!r}: use bm25, dense or hybrid")
 
 
 @dataclass
