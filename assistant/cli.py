@@ -5,7 +5,6 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -66,9 +65,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
     result = Assistant.load(settings).check(args.question, _patient(args.patient))
     if args.json:
-        out = {"level": result.level, "findings": [asdict(f) for f in result.findings],
-               "patient": result.patient.to_dict(), "conflicts": result.conflicts}
-        print(json.dumps(out, ensure_ascii=False, indent=1))
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     else:
         print(f"level: {result.level}")
         for f in result.findings:

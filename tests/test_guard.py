@@ -40,7 +40,7 @@ from pathlib import Path
 import pytest
 
 from assistant.guard import GuardResult, check, check_answer, default_rules, load_rules, plain_message
-from assistant.model import InputError
+from assistant.model import Citation, InputError
 from assistant.guard.patient import PatientContext
 
 SOURCES = Path(__file__).resolve().parents[1] / "corpus" / "sources"
@@ -233,6 +233,9 @@ def test_deterministic_and_serialisable() -> None:
     assert a.to_dict()["patient"]["age"] == 75
     round_trip = json.loads(json.dumps(a.to_dict(), ensure_ascii=False))  # JSON-safe, as the CLI prints it
     assert round_trip == a.to_dict() and round_trip["level"] == a.level
+    # Assistant.check points findings at their passages: a Citation inside a finding serialises too
+    a.findings[0].citation = Citation(1, "c1", "d1", "T", "f.txt", ["S"], "quote", 0, 5)
+    assert json.loads(json.dumps(a.to_dict(), ensure_ascii=False))["findings"][0]["citation"]["quote"] == "quote"
 
 
 def test_elderly_age_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -50,7 +50,8 @@ class GuardResult:
     info: list[GuardFinding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "findings": [vars(f).copy() for f in self.findings],
+        """JSON-safe (findings with their citations as plain dicts): what `assistant check --json` prints."""
+        return {"level": self.level, "findings": [asdict(f) for f in self.findings],
                 "patient": self.patient.to_dict(), "conflicts": list(self.conflicts)}
 
 

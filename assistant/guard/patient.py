@@ -19,11 +19,10 @@ from assistant.yamlfast import safe_load as yaml_load
 from assistant.cues import NOT_A_FACT_AFTER, clause_end, clause_start, compile_terms, negated, normalise_text
 from assistant.guard.drugs import Drug, DrugLexicon, corpus_dir, drugs_from_entries, load_drugs, medications
 from assistant.model import InputError
-from assistant.quantities import Quantity, parse_quantities
+from assistant.quantities import GLUCOSE_MG_PER_MMOL, Quantity, parse_quantities
 
 # The seed's condition keys (corpus/rules.yaml `conditions:`); a clinic's rules file may add more.
 CONDITIONS = ("diabetes", "severe_infection", "malignancy", "coagulopathy", "thrombocytopenia", "organ_failure")
-MG_DL_PER_MMOL_L = Decimal("18.0")
 BARE_GLUCOSE_MG_DL_FROM = Decimal(35)  # a unit-less glucose >= 35 is read as mg/dL, below as mmol/L
 _I = re.IGNORECASE | re.ASCII  # ASCII \b: Python treats CJK as word characters ("做PRP吗")
 _NUMBER_FIELDS = ("age", "glucose_mmol_l", "glucose_mg_dl", "nsaid_last_dose_days_ago", "platelets_10e9_per_l")
@@ -124,7 +123,7 @@ class PatientContext:
         if self.glucose_mmol_l is not None:
             return Decimal(str(self.glucose_mmol_l))
         if self.glucose_mg_dl is not None:
-            return Decimal(str(self.glucose_mg_dl)) / MG_DL_PER_MMOL_L
+            return Decimal(str(self.glucose_mg_dl)) / GLUCOSE_MG_PER_MMOL
         return None
 
     def has_facts(self) -> bool:
