@@ -98,7 +98,8 @@ class Assistant(LiveIndex):
     # -- public API -------------------------------------------------------------------------
     @_pinned
     def retrieve(self, question: str, k: int | None = None, searcher: Searcher | None = None) -> list[ScoredPassage]:
-        """Passages for a (simplified-Chinese or English) question, by `searcher` (default: this index's).
+        """The best `k` (default top_k) passages for a (simplified-Chinese or English) question, best first,
+        by `searcher` (default: this index's), all from one index version. Retrieval only: no refusal, no guard.
         Safe from many threads (LangChain's batch): retrieval takes the assistant's lock."""
         with self._lock.shared():
             return self._search(question, k, searcher)[0]
@@ -113,6 +114,12 @@ class Assistant(LiveIndex):
 
     @_pinned
     def check(self, question: str, patient: dict | PatientContext | None = None, lang: str | None = None):
+        """The guard alone (`assistant check`): a GuardResult for the question and patient, no answer text.
+
+        Promises: deterministic (no model: the same question, patient and rules give the same verdict); every
+        finding carries its rule's verbatim guideline quote, pointed at the passage that holds it (`citation`)
+        when the index has it; the level is the worst finding's (block > warn > none). Raises InputError for
+        a question it cannot read."""
         check_turns([question], self.settings.max_turns)
         question = validate_question(question, self.settings.max_question_chars)
         lang = lang or answer_language(question)

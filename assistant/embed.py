@@ -11,6 +11,7 @@ import os
 import sqlite3
 import threading
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,14 +24,16 @@ from .config import check_embedder
 Kind = Literal["passage", "query"]
 
 
-class Embedder:
+class Embedder(ABC):
     """Subclasses implement `embed_batch`; `name` keeps vectors of different models apart."""
 
     name: str = "base"
     dim: int = 0
 
+    @abstractmethod
     def embed_batch(self, texts: list[str], kind: Kind) -> np.ndarray:
-        raise NotImplementedError
+        """One row of length `dim` per text, in input order; `kind` ("query" or "passage") is for models that
+        embed the two differently. The same text and kind always give the same vector."""
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_batch([text], "query")[0]

@@ -130,3 +130,16 @@ def test_the_checker_finds_a_cycle(tmp_path):
 @pytest.mark.parametrize("name", ["assistant.guard", "assistant.web", "assistant.evaluation"])
 def test_subpackages_exist(name):
     assert name in graph()
+
+
+def test_public_api_is_lazy_and_complete():
+    """`import assistant` loads nothing heavy; every name in __all__ resolves (in a fresh process)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, assistant; heavy = [m for m in ('gradio', 'chromadb', 'fastapi', 'matplotlib', 'torch') "
+            "if m in sys.modules]; assert not heavy, heavy; "
+            "missing = [n for n in assistant.__all__ if getattr(assistant, n, None) is None]; assert not missing, missing; "
+            "assert 'gradio' not in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PKG.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
