@@ -40,7 +40,6 @@ BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
 CONTRAINDICATION_TOPIC = "禁忌症 禁忌证 contraindication"  # what a contraindication verdict's sources are found by
 EXCLUDED_LEAD = {"zh": "这份指南说明其不涉及这个问题：", "en": "The guideline states that this is outside its scope: "}
 WARN_LEAD = {"zh": "注意：", "en": "Caution: "}
-FAQ_MIN_MATCH = 0.3  # word-overlap (Jaccard) with a sample question; below it we answer from passages
 
 
 def check_turns(turns: list, max_turns: int) -> None:
@@ -125,7 +124,7 @@ class Assistant(LiveIndex):
         lang = lang or answer_language(question)
         simplified = to_simplified(question)
         pool = self.retrieve(simplified, self.settings.support_k)
-        result = guard_mod.check(simplified, patient, lang=lang, rules=self.rules, context_docs=_context_docs(pool))
+        result = guard_mod.check(simplified, patient, lang=lang, rules=self.rules, context_docs=_context_docs(pool, self.settings.context_passages))
         cits: list[Citation] = []
         for f in result.findings:
             f.citation = self._quote_citation(f.source_doc, f.source_quote, cits)
@@ -147,13 +146,13 @@ class Assistant(LiveIndex):
         timings = {"prepare": _ms(t0)}
 
         t = time.perf_counter()
-        n = self.settings.max_answer_sentences if audience == "clinician" else 2
+        n = self.settings.max_answer_sentences if audience == "clinician" else self.settings.patient_answer_sentences
         pool, hits, support = self._gather(resolved.query, n)
         timings["retrieve"] = _ms(t)
 
         t = time.perf_counter()
         g = guard_mod.check(resolved.guard_text, patient, lang=lang, rules=self.rules,
-                            context_docs=_context_docs(pool))
+                            context_docs=_context_docs(pool, self.settings.context_passages))
         findings = list(g.findings)
         if self._contraindicated(findings):  # a patient case with a contraindication is a question about it
             resolved = replace(resolved, query=f"{resolved.query} {CONTRAINDICATION_TOPIC}")
@@ -293,7 +292,7 @@ class Assistant(LiveIndex):
     def _faq_answer(self, question: str, lang: str) -> tuple[str, list[Citation]]:
         """A curated FAQ answer when the question matches one well; its quotes become citations."""
         entry, score = self.faq.match(question, lang)
-        if entry is None or score < FAQ_MIN_MATCH:
+        if entry is None or score < self.settings.faq_min_match:  # below it we answer from passages
             return "", []
         cits: list[Citation] = []
         refs = []
@@ -349,11 +348,9 @@ class Assistant(LiveIndex):
         return None
 
 
-CONTEXT_PASSAGES = 3  # the best passages' documents decide whose "no therapy named" default holds
-
-
-def _context_docs(pool: list[ScoredPassage]) -> set[str]:
-    return {h.passage.doc_id for h in pool[:CONTEXT_PASSAGES]}
+def _context_docs(pool: list[ScoredPassage], n: int) -> set[str]:
+    """Documents of the best `n` passages (Settings.context_passages)."""
+    return {h.passage.doc_id for h in pool[:n]}
 
 
 def _ms(t: float) -> float:

@@ -64,6 +64,10 @@ class Settings:
     max_question_chars: int = 2000
     max_turns: int = 50  # one conversation's turns, the same in the CLI, REST and the web app
     max_answer_sentences: int = 3
+    # Hand-set, not calibrated (no sweep has measured them; change only with the eval as the judge):
+    patient_answer_sentences: int = 2  # patients get at most this many extracted sentences
+    faq_min_match: float = 0.3  # patient mode: word overlap (Jaccard) with a FAQ's sample question to use its answer
+    context_passages: int = 3  # the best passages' documents decide whose "no therapy named" rules default holds
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = ""

@@ -8,14 +8,14 @@ conflict of interest), and the page headers/footers the loader found; each remov
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .yamlfast import safe_load as yaml_load
 from .model import Removal, Segment
+from .tokens import fold_text
+from .yamlfast import safe_load as yaml_load
 
 _BULLET = re.compile(r"^[\s•·●▪◦\-–—*]+(?=\S)")
 _CN_NUM_HEADING = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]")
@@ -74,8 +74,8 @@ class Normalised:
 
 
 def fold(text: str) -> str:
-    """Matching form: NFKC (full-width -> ASCII), lower case, no whitespace."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+    """Matching form: tokens.fold_text (NFKC: full-width -> ASCII; lower case) without whitespace."""
+    return re.sub(r"\s+", "", fold_text(text))
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
