@@ -263,3 +263,10 @@ def test_warfarin_maps_to_coagulopathy_with_note() -> None:
 def test_free_text_medication_lookup() -> None:
     assert load_drugs().lookup("ibuprofen 400 mg tid").id == "ibuprofen"  # type: ignore[union-attr]
     assert load_drugs().lookup("vitamin D") is None
+
+
+def test_every_rule_kind_has_one_evaluator():
+    """The registry of kinds (schema) and of evaluators (guard engine) are the same set."""
+    from assistant.guard.engine import STEPS
+
+    assert set(STEPS) == set(KINDS)

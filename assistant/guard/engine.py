@@ -330,6 +330,10 @@ STEPS = {"contraindication": _contraindication, "dose_range": _dose_range,
          "population_adjustment": _population_adjustment, "washout": _washout, "threshold": _threshold,
          "quality_standard": seed_kinds.quality_standard, "adverse_event_rate": seed_kinds.adverse_event_rate,
          "aftercare": seed_kinds.aftercare}
+# The registry: every kind the schema accepts (ruleschema.SPEC; a rules file with another kind fails to load)
+# has exactly one evaluator, which reads its measure, drug class or product from the rule's data.
+if set(STEPS) != set(KINDS):
+    raise RuntimeError(f"rule kinds without an evaluator, or evaluators without a kind: {sorted(set(STEPS) ^ set(KINDS))}")
 # ----------------------------------------------------------------------------- plain language
 _PLAIN_BUILTIN = {
     "unsupported_number": ("回答里有一个数字无法在资料中核实,请以医生的意见为准。",
