@@ -180,7 +180,7 @@ def _contraindication(c: _Ctx, rule: Rule) -> list[GuardFinding]:
 
 
 def _washout(c: _Ctx, rule: Rule) -> list[GuardFinding]:
-    """Days since the last dose of the rule's drugs (class or names) vs bounds.min_days."""
+    """Days since the last dose of the rule's drugs (class or names; the form's `days_field`) vs bounds.min_days."""
     p, lex = c.patient, c.rb.drugs
     cls, names = rule.raw.get("drug_class"), {str(n).lower() for n in rule.raw.get("drugs") or []}
 
@@ -190,8 +190,9 @@ def _washout(c: _Ctx, rule: Rule) -> list[GuardFinding]:
                                                             or any(n.lower() in names for n in d.names)))
     taken = [m for m in p.medications if ours(m)]
     days_seen = [Decimal(str(v)) for k, v in p.last_dose_days_ago.items() if ours(k)]
-    if cls == "NSAID" and p.nsaid_last_dose_days_ago is not None:  # the form's NSAID-class field
-        days_seen = [Decimal(str(p.nsaid_last_dose_days_ago))]
+    form_days = getattr(p, rule.raw["days_field"]) if rule.raw.get("days_field") else None
+    if form_days is not None:  # the form's field for these drugs (days_field) wins over the text
+        days_seen = [Decimal(str(form_days))]
     min_days = rule.bounds["min_days"]
     label = cls or next(iter(rule.raw.get("drugs") or []), "")
     params = dict(drug=("、" if c.lang == "zh" else ", ").join(taken) or (f"{label}s" if cls else label),

@@ -30,11 +30,13 @@ SPEC: dict[str, tuple[set[str], tuple[str, ...], tuple[str, ...], tuple[str, ...
 KINDS = tuple(SPEC)
 OPTIONAL = {"assumption", "plain_zh", "plain_en", "product", "applies_when_unspecified", "context_terms", "bounds",
             "population", "unless_population", "condition_terms", "condition_patterns", "escalate", "drug_class",
-            "drugs", "measure_terms", "unknown_when", "route"}
+            "drugs", "measure_terms", "unknown_when", "route", "days_field"}
 COMPARATORS = ("<", "<=", ">", ">=")
 PLACEHOLDERS = {"value", "low", "high", "days", "min_days", "drug", "limit", "unit", "measure", "min", "max", "age",
                 "elderly_age", "low_dose"}
 BUILTIN_MEASURES = ("glucose",)  # read from the PatientContext glucose fields
+# washout `days_field`: patient-form fields that count the days since the last dose of the rule's drugs
+DAYS_FIELDS = ("nsaid_last_dose_days_ago",)
 
 
 def rule_lines(text: str) -> list[tuple[int, dict[str, int]]]:
@@ -125,6 +127,8 @@ def _kind_problems(kind: str, r: dict) -> list[tuple[str, str]]:
             out.append(("measure_terms", "threshold needs 'measure_terms' (surface forms of the measure)"))
     if kind == "washout" and not (r.get("drug_class") or _str_list(r.get("drugs"))):
         out.append(("drugs", "washout needs 'drug_class' or 'drugs'"))
+    if r.get("days_field") is not None and r["days_field"] not in DAYS_FIELDS:
+        out.append(("days_field", f"days_field {r['days_field']!r} must be one of {list(DAYS_FIELDS)}"))
     for key in ("population", "unless_population"):
         pop = r.get(key)
         if pop is not None and not (pop == "elderly" or (isinstance(pop, dict) and _number(pop.get("age_at_least")))):
