@@ -15,10 +15,15 @@ from functools import lru_cache
 
 from .tokens import STOP, stem
 
-__all__ = ["corpus_dictionary", "english_keys", "lookup", "expand_query", "QUERY_ALTERNATIVES"]
+__all__ = ["corpus_dictionary", "english_keys", "lookup", "expand_query", "QUERY_ALTERNATIVES", "glosses",
+           "load_glosses", "GLOSS_FILE"]
 
 QUERY_ALTERNATIVES = 3  # Chinese words appended to the query per English word
 
+GLOSS_FILE = "glosses.json"  # corpus Chinese word -> short English gloss, for untranslated answers
+GLOSS_DEFINITIONS = 2  # CC-CEDICT senses shown per word ("双倍 twofold; double")
+_NUMBERISH = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
+                        r"first|second|third|half|twice|once)\b", re.I)
 MAX_DEFINITION_WORDS = 4  # longer definitions are explanations, not translations
 MAX_ALTERNATIVES = 6  # per English key: the most specific (longest) Chinese words first
 # Clinical adjectives that CC-CEDICT only knows by their plain-English noun.
@@ -65,6 +70,36 @@ def corpus_dictionary(zh_words: Iterable[str]) -> dict[str, list[str]]:
         rest = sorted(part.get(k, set()) - set(first), key=lambda x: (-len(x), x))
         out[k] = (first + rest)[:MAX_ALTERNATIVES]
     return out
+
+
+def glosses(zh_words: Iterable[str], learnt: Iterable[dict] = ()) -> dict[str, str]:
+    """Chinese word -> a short English gloss: the document's own bracketed English ("甲氨蝶呤（methotrexate，
+    MTX）") first, else CC-CEDICT's first short senses. Senses holding a number are left out: a gloss
+    must never state a figure the cited sentence does not."""
+    out: dict[str, str] = {}
+    for w in sorted(set(zh_words)):
+        if w.isascii() or len(w) < 2:
+            continue
+        senses: list[str] = []
+        for d in _cedict().get_definitions(w) or []:
+            d = _LEAD.sub("", _PAREN.sub(" ", d)).strip(" ,.;")
+            if d and len(d.split()) <= MAX_DEFINITION_WORDS and d not in senses:
+                senses.append(d)
+        senses = senses[:GLOSS_DEFINITIONS]
+        if senses and not any(_NUMBERISH.search(d) for d in senses):  # 一次 "first; once": no gloss at all
+            out[w] = "; ".join(senses)
+    for t in learnt:
+        if t.get("zh") and (t.get("en") or t.get("abbr")):
+            out[t["zh"]] = t.get("en") or t["abbr"]
+    return out
+
+
+def load_glosses(root) -> dict[str, str]:
+    import json
+    from pathlib import Path
+
+    path = Path(root) / GLOSS_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def lookup(dictionary: dict[str, list[str]], words: list[str]) -> dict[str, list[str]]:

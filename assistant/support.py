@@ -20,7 +20,7 @@ from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, spell_en,
 from .model import Passage, ScoredPassage
 from .quantities import parse_quantities
 from .sentence_features import features_of
-from .tokens import _WORD, STOP, fold_text, stem
+from .tokens import _WORD, STOP, content_terms, fold_text, stem
 
 __all__ = ["Concept", "Sentence", "Support", "SupportScorer", "ATTRIBUTES", "asked_attributes", "LIST_QUESTION",
            "LIST_HEADER", "ENUMERATION"]
@@ -199,6 +199,7 @@ class SupportScorer:
     def __init__(self, index: Index, glossary: Glossary, bilingual: dict[str, list[str]] | None = None) -> None:
         self.glossary = glossary
         self.bilingual = bilingual or {}
+        self.glosses: dict[str, str] = getattr(index, "glosses", None) or {}  # for untranslated English answers
         self.vectors = index.sentence_vectors
         self.sentences: dict[str, list[Sentence]] = {}
         order = 0
@@ -223,6 +224,9 @@ class SupportScorer:
             for t in s.terms:
                 self.df[t] = self.df.get(t, 0) + 1
         self._every = every
+        # A document's title names its topic for every sentence of it ("甲氨蝶呤治疗类风湿关节炎…共识":
+        # its "MTX起始剂量为…" is about RA without saying so).
+        self._titles = {d: (fold_text(m.title), frozenset(content_terms(m.title))) for d, m in index.sources.items()}
         self._en_vocab = sorted(t for t in self.df if t.isascii() and len(t) >= 5)
         self._interventions = [form_pattern(t.forms) for t in glossary.terms if t.kind == "intervention" and t.forms]
         self.unknown_idf = math.log(1 + self.n) * 2.0
@@ -294,6 +298,16 @@ class SupportScorer:
             return bool(c.pattern.search(s.text) or (with_context and c.pattern.search(s.context)))
         return c.token in s.terms or any(a in s.terms for a in c.alts)
 
+    def within(self, c: Concept, s: Sentence) -> bool:
+        """The sentence covers the concept in its document: by its own words (an intervention also by its
+        section), or because the document's title names it."""
+        if self.covers(c, s, c.intervention):
+            return True
+        title, terms = self._titles.get(s.passage.doc_id, ("", frozenset()))
+        if c.pattern is not None:
+            return bool(title and c.pattern.search(title))
+        return c.token in terms or any(a in terms for a in c.alts)
+
     def coverage(self, concepts: list[Concept], s: Sentence) -> float:
         """Own mentions count fully; a concept named by the previous sentence of the same passage
         (its context: "Hernigou 设计了… 经过平均约15年的随访") counts half. An English word cannot be
@@ -306,7 +320,7 @@ class SupportScorer:
         prev = self._previous(s)
         got = 0.0
         for c in own:
-            if self.covers(c, s, c.intervention):
+            if self.within(c, s):
                 got += self.weight(c)
             elif prev is not None and self.covers(c, prev):
                 got += CONTEXT_CREDIT * self.weight(c)
@@ -421,12 +435,12 @@ class SupportScorer:
                 chosen.append((best[0], best[1]))
         if not attrs and on_subject:
             chosen.append((on_subject[0][0], on_subject[0][1]))
-        covered = {c.label for c in concepts for s, _ in chosen if self.covers(c, s, c.intervention)}
+        covered = {c.label for c in concepts for s, _ in chosen if self.within(c, s)}
         for s, cov, _ in on_subject:  # add sentences that answer other parts of the question
             if len(chosen) >= max_sentences:
                 break
             new = {c.label for c in concepts if c.label not in covered and self.weight(c) > 0
-                   and self.covers(c, s, c.intervention)}
+                   and self.within(c, s)}
             gain = sum(self.weight(c) for c in concepts if c.label in new) / total if total > 0 else 0.0
             another_list = listing and "list" in s.attrs and cov >= 1.0 and len(chosen) < LISTS_PER_ANSWER
             if (gain >= MIN_PART_GAIN or another_list) and cov >= MIN_PART_COVERAGE and s not in [c for c, _ in chosen]:

@@ -122,3 +122,12 @@ def test_list_question_gets_the_lists_whole():
     assert "list" in sentence_attributes("常见不良反应为恶心、口腔溃疡、脱发和转氨酶升高。")
     assert "list" not in sentence_attributes("血液透析或腹膜透析 · 剂量调整: 禁用。")
     assert ENUMERATION.search("以下情况禁用MTX：妊娠及哺乳期；")
+
+
+def test_glosses_come_from_the_document_first_and_never_state_numbers():
+    from assistant.crosslingual import glosses
+
+    g = glosses(["双倍", "一次", "剂量", "甲氨蝶呤"], [{"zh": "甲氨蝶呤", "en": "methotrexate", "abbr": "MTX"}])
+    assert g["双倍"] == "twofold; double" and g["甲氨蝶呤"] == "methotrexate"
+    assert "一次" not in g  # CC-CEDICT: "first; once"
+    assert "dose" in g["剂量"]
