@@ -67,6 +67,11 @@ CONTEXT_CREDIT = 0.5
 DENSE_FLOOR = 0.80
 DENSE_WEIGHT = 3.0
 NUMBER_BONUS = 0.08
+# A concept no sentence has weighs this many times the idf of a word in one sentence in n: what the
+# question is about is not in the sources. Cross-validated with the thresholds (benchmarks/
+# calibrate_refusal.py --absent-factor, dev + second guideline pooled, 5 folds): balanced accuracy
+# 0.874 at 0.7, 0.873 at 1.0, 0.885 at 1.5, 0.881 at 2.0 -- no reliable difference, so it stays.
+ABSENT_IDF_FACTOR = 2.0
 RARE_EN_ZIPF = 3.0  # an English word this rare (a drug, a named condition) that no text has is simply absent
 KEY_MIN_WEIGHT = 2.5  # only a rare concept is "the" thing an amount must be about
 RANK_BONUS = 0.05  # the passage's retrieval rank breaks ties between equally covering sentences
@@ -229,7 +234,7 @@ class SupportScorer:
         self._titles = {d: (fold_text(m.title), frozenset(content_terms(m.title))) for d, m in index.sources.items()}
         self._en_vocab = sorted(t for t in self.df if t.isascii() and len(t) >= 5)
         self._interventions = [form_pattern(t.forms) for t in glossary.terms if t.kind == "intervention" and t.forms]
-        self.unknown_idf = math.log(1 + self.n) * 2.0
+        self.unknown_idf = math.log(1 + self.n) * ABSENT_IDF_FACTOR
         self._weights: dict[str, float] = {}
         self._dfs: dict[str, int] = {}
 
