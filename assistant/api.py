@@ -25,8 +25,8 @@ from . import audit
 from . import guard as guard_mod
 from .compose import SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
-from .crosslingual import expand_query, query_groups
-from .lexicon import GENERIC, PHRASING_EN, remember
+from .crosslingual import chinese_groups, expand_query, query_groups
+from .lexicon import GENERIC, PHRASING_EN, is_phrasing, remember
 from .conversation import resolve
 from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
@@ -37,6 +37,7 @@ from .language import answer_language, is_traditional, to_simplified, to_traditi
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage
 from .retrieve import BM25Searcher, DenseSearcher, HybridSearcher, Query, Searcher, SentenceSearcher
 from .support import Support, SupportScorer
+from .tokens import corpus_part, known_word, tokenize
 from .conflicts import VettedScorer
 from .patient import PatientContext
 from .query_embed import query_embedder
@@ -281,6 +282,13 @@ class Assistant:
         skip = PHRASING_EN | GENERIC
         expanded = expand_query(self.glossary.expand(question), self.index.bilingual, skip)
         groups = self.glossary.synonym_groups(question) + query_groups(question, self.index.bilingual, skip)
+        zh = [w for w in tokenize(question, search_mode=False) if not w.isascii() and not is_phrasing(w)]
+        vocab = self.index.zipf  # every corpus word
+        joins = [w for w in zh if w not in vocab and not known_word(w)]  # jieba's HMM joins: 吃华法林
+        same = chinese_groups(zh, self.index.synonyms) + [(w, p) for w in joins if (p := corpus_part(w, vocab))]
+        if same:  # 怀孕 -> 妊娠, 吃华法林 -> 华法林: the guideline's word for the question's
+            expanded += " " + " ".join(dict.fromkeys(w for g in same for w in g[1:]))
+            groups += same
         q = Query(question, expanded, self.embedder, tuple(groups))
         return (searcher or self.searcher).search(q, k or self.settings.top_k), q
 

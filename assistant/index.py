@@ -34,14 +34,15 @@ from .glossary import install_jieba_terms, install_learnt_terms, load_glossary
 from .loaders import DocumentError, discover, read_document, read_meta
 from .model import Passage, Removal, SourceMeta
 from .normalise import load_noise_rules, normalise
-from .crosslingual import GLOSS_FILE, corpus_dictionary, glosses, load_glosses
+from .crosslingual import GLOSS_FILE, SYNONYM_FILE, corpus_dictionary, glosses, load_glosses, load_table, synonyms
 from .terms import learn_terms
 from .tokens import tokenize
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-INDEX_FORMAT = 7  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
+INDEX_FORMAT = 8  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
 # 5: sentence_features.json (terms and attributes of every sentence, so a load does no jieba work), zipf.json
-# 6: provenance in sources.json (added_by, sha256, added_at); 7: glosses.json (English glosses of corpus words)
+# 6: provenance in sources.json (added_by, sha256, added_at); 7: glosses.json (English glosses of corpus words);
+# 8: synonyms.json (Chinese words the corpus lacks -> its words of the same meaning)
 _VERSION = re.compile(r"[0-9a-f]{12}")
 _TMP = re.compile(r"\.tmp-([0-9a-f]{12})-(\d+)")
 
@@ -313,6 +314,7 @@ def _build_version(settings: Settings, chunking: str, progress: bool | None, rep
     (tmp / "bilingual.json").write_text(json.dumps(corpus_dictionary(zh_vocab), ensure_ascii=False), encoding="utf-8")
     learnt = [t for u in understood for t in u.get("terms", [])]
     (tmp / GLOSS_FILE).write_text(json.dumps(glosses(zh_vocab, learnt), ensure_ascii=False), encoding="utf-8")
+    (tmp / SYNONYM_FILE).write_text(json.dumps(synonyms(zh_vocab), ensure_ascii=False), encoding="utf-8")
     np.save(tmp / "sentences.npy", np.asarray(sentence_vectors, dtype=np.float32))
     (tmp / "understood.json").write_text(json.dumps(understood, ensure_ascii=False, indent=1), encoding="utf-8")
     with (tmp / "removals.jsonl").open("w", encoding="utf-8") as fh:
@@ -417,6 +419,7 @@ class Index:
     sentence_features: list | None = field(default=None, repr=False)  # (terms, attributes) per sentence
     zipf: dict[str, float] = field(default_factory=dict, repr=False)  # corpus word -> wordfreq Zipf value
     glosses: dict[str, str] = field(default_factory=dict, repr=False)  # corpus Chinese word -> English gloss
+    synonyms: dict[str, list[str]] = field(default_factory=dict, repr=False)  # absent word -> corpus words
 
     @property
     def learnt_terms(self) -> list[tuple[str, dict]]:
@@ -482,7 +485,7 @@ class Index:
         vectors = np.load(sv, mmap_mode="r") if sv.exists() else None
         return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors,
                    sentence_features=sentence_features.load(root), zipf=sentence_features.load_zipf(root),
-                   glosses=load_glosses(root))
+                   glosses=load_glosses(root), synonyms=load_table(root, SYNONYM_FILE))
 
     def dense_search(self, query_vec: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(passage id, cosine similarity), best view (zh or en) per passage."""

@@ -20,7 +20,7 @@ from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, spell_en,
 from .model import Passage, ScoredPassage
 from .quantities import parse_quantities
 from .sentence_features import features_of
-from .tokens import _WORD, STOP, content_terms, fold_text, stem
+from .tokens import _WORD, STOP, content_terms, corpus_part, fold_text, known_word, stem
 
 __all__ = ["Concept", "Sentence", "Support", "SupportScorer", "ATTRIBUTES", "asked_attributes", "LIST_QUESTION",
            "LIST_HEADER", "ENUMERATION"]
@@ -205,6 +205,7 @@ class SupportScorer:
         self.glossary = glossary
         self.bilingual = bilingual or {}
         self.glosses: dict[str, str] = getattr(index, "glosses", None) or {}  # for untranslated English answers
+        self.synonyms: dict[str, list[str]] = getattr(index, "synonyms", None) or {}  # 怀孕 -> 妊娠
         self.vectors = index.sentence_vectors
         self.sentences: dict[str, list[Sentence]] = {}
         order = 0
@@ -252,7 +253,8 @@ class SupportScorer:
             token = self._known(word)
             if token not in seen and not _NUMERIC_TOKEN.fullmatch(word):  # numbers are the guard's business
                 seen.add(token)
-                out.append(Concept(word, token=token, word=word, alts=tuple(alts.get(word, ()))))
+                alt = alts.get(word, ()) if word.isascii() else () if token in self.df else self.synonyms.get(word, ())
+                out.append(Concept(word, token=token, word=word, alts=tuple(alt)))
         return out
 
     def _known(self, word: str) -> str:
@@ -260,9 +262,11 @@ class SupportScorer:
         token = stem(word) if word.isascii() else word
         if token in self.df or len(word) < 3:
             return token
-        if not word.isascii():  # a colloquial compound (膝盖骨): its longest part the corpus knows
+        if not word.isascii():  # a colloquial compound (膝盖骨) or a jieba join (吃华法林): its longest corpus part
             import jieba
 
+            if not known_word(word):  # jieba's HMM joined words it does not know: any corpus part
+                return corpus_part(word, self.df) or token
             parts = [t for t in jieba.cut_for_search(word) if len(t) > 1 and t != word and t in self.df]
             return max(parts, key=len) if parts else token
         if len(word) < 5:
