@@ -30,6 +30,7 @@ from .lexicon import GENERIC, PHRASING_EN, is_phrasing, remember
 from .conversation import resolve
 from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
+from . import newwords
 from .glossary import Glossary, install_jieba_terms, install_learnt_terms, load_glossary
 from . import index as index_mod
 from .index import Index, build, current_version, pointer_path
@@ -87,6 +88,7 @@ def open_serving(settings: Settings, retriever: str | None = None, chunking: str
         glossary = load_glossary(glossary_path).with_terms(index.learnt_terms)
         with jieba_lock or threading.Lock():  # exclusive: requests tokenise holding it shared
             install_learnt_terms(glossary)
+            newwords.install(index.words)
         rules = guard_mod.load_rulebooks(guard_mod.rule_files(settings), texts=index.texts, indexed_only=True)
         glossary = glossary.with_interventions({f for r in rules.rules for f in r.interventions
                                                 if f.lower() not in r.book.umbrella})
@@ -353,7 +355,7 @@ class Assistant:
         text = ""
         supported = self._supported(support)
         if audience == "patient" and supported:
-            text, cits = self._faq_answer(resolved.query, lang)
+            text, cits = self._faq_answer(resolved.query, lang, support)
         if not text and supported and self.settings.llm_base_url:
             text, cits, llm_findings = self._llm_answer(resolved.query, lang, hits)
             findings += llm_findings
@@ -440,10 +442,14 @@ class Assistant:
             note = {"zh": f"语言模型不可用（{e}），以下为原文摘录。", "en": f"Language model unavailable ({e}); quoting the sources instead."}
             return "", [], [GuardFinding("llm_fallback", "none", note[lang])]
 
-    def _faq_answer(self, question: str, lang: str) -> tuple[str, list[Citation]]:
-        """A curated FAQ answer when the question matches one well; its quotes become citations."""
+    def _faq_answer(self, question: str, lang: str, support: Support) -> tuple[str, list[Citation]]:
+        """A curated FAQ answer when the question matches one well and is about the entry's own document
+        (the seed FAQ's PRP cost never answers "华法林一盒多少钱"); its quotes become citations."""
         entry, score = self.faq.match(question, lang)
         if entry is None or score < FAQ_MIN_MATCH:
+            return "", []
+        about = {s.passage.doc_id for s, _ in support.chosen}
+        if not about & {source.split("/")[-1].split(".")[0] for source, _ in entry.quotes}:
             return "", []
         cits: list[Citation] = []
         refs = []

@@ -26,7 +26,7 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
-from . import ingest_journal, lease, orphans, provenance, sentence_features
+from . import ingest_journal, lease, newwords, orphans, provenance, sentence_features
 from .chunk import chunk, fixed_chunks
 from .config import Settings
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
@@ -39,10 +39,10 @@ from .terms import learn_terms
 from .tokens import tokenize
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-INDEX_FORMAT = 8  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
+INDEX_FORMAT = 9  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
 # 5: sentence_features.json (terms and attributes of every sentence, so a load does no jieba work), zipf.json
 # 6: provenance in sources.json (added_by, sha256, added_at); 7: glosses.json (English glosses of corpus words);
-# 8: synonyms.json (Chinese words the corpus lacks -> its words of the same meaning)
+# 8: synonyms.json (Chinese words the corpus lacks -> its words of the same meaning); 9: words.json
 _VERSION = re.compile(r"[0-9a-f]{12}")
 _TMP = re.compile(r"\.tmp-([0-9a-f]{12})-(\d+)")
 
@@ -295,6 +295,9 @@ def _build_version(settings: Settings, chunking: str, progress: bool | None, rep
     # 3. BM25 over jieba tokens of both languages (learnt terms kept whole, as at query time)
     install_learnt_terms(load_glossary(str(settings.corpus_dir / "glossary.tsv")).with_terms(
         [(u["doc_id"], t) for u in understood for t in u["terms"]]))
+    words = newwords.discover([p.text for p in passages])  # 华法林: jieba would cut it, or glue it to 吃
+    newwords.install(words)
+    (tmp / newwords.FILE).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
     bm25 = bm25s.BM25()
     bm25.index([tokenize(index_text(p)) or ["∅"] for p in passages], show_progress=False)
     bm25.save(str(tmp / "bm25"))
@@ -420,6 +423,7 @@ class Index:
     zipf: dict[str, float] = field(default_factory=dict, repr=False)  # corpus word -> wordfreq Zipf value
     glosses: dict[str, str] = field(default_factory=dict, repr=False)  # corpus Chinese word -> English gloss
     synonyms: dict[str, list[str]] = field(default_factory=dict, repr=False)  # absent word -> corpus words
+    words: list[str] = field(default_factory=list, repr=False)  # its words jieba's dictionary lacks (`newwords`)
 
     @property
     def learnt_terms(self) -> list[tuple[str, dict]]:
@@ -485,7 +489,8 @@ class Index:
         vectors = np.load(sv, mmap_mode="r") if sv.exists() else None
         return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors,
                    sentence_features=sentence_features.load(root), zipf=sentence_features.load_zipf(root),
-                   glosses=load_glosses(root), synonyms=load_table(root, SYNONYM_FILE))
+                   glosses=load_glosses(root), synonyms=load_table(root, SYNONYM_FILE),
+                   words=load_table(root, newwords.FILE) or [])
 
     def dense_search(self, query_vec: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(passage id, cosine similarity), best view (zh or en) per passage."""

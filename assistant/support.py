@@ -34,7 +34,7 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
     "percent": r"比例|百分之|百分比|发生率|有效率|成功率|概率|几率|占多少|\brates?\b|percent|percentage|proportion|"
                r"how (common|likely)|incidence",
     "count": r"多少个|几个|多少名|多少例|多少人|几名|几例|多少位|how many|number of",
-    "dose": r"剂量|用量|多大量|\bdoses?\b|dosage|how much",
+    "dose": r"剂量|用量|多大量|\bdoses?\b|dosage",  # "how much" asks for an amount (of anything)
     "provider": r"品牌|牌子|厂家|厂商|哪家公司|哪家医院|哪个医院|哪里(可以|能)做|\bbrands?\b|manufacturer|which (company|hospital|clinic)",
     "stop": r"停|\bstop|\bpause|\bhold (off|it)|discontinu|withh",
     "amount": r"多少|几[个天周月年次名例岁倍]|多大|多高|多低|多长|多重|how (much|many|high|low|big)|what (percentage|proportion|number)",
@@ -50,6 +50,10 @@ _PROVIDER = re.compile(r"®|™|品牌|厂家|厂商|\bbrand|manufacturer", re.I
 _STOP_WORDS = re.compile(r"停|stop|pause|discontinu|withh|hold", re.I)
 _BIBLIO = re.compile(r"\bDOI\b|《[^》]{2,40}》\s*(杂志|期刊)|杂志(发表|刊登)|\bjournal\b|基金|grant|funded", re.I)
 _CONTACT = re.compile(r"\d{3,4}[- ]?\d{7,8}|1[3-9]\d{9}|https?://|www\.|地址[:：]|电话[:：]|热线", re.I)
+# A dose is an amount of a drug or cells ("3 mg/d", "25 IU/kg", "5000 万个细胞", "剂量减少25%"), not any
+# figure ("CHA2DS2-VASc评分≥2分", "INR≤3.0时开始服用利伐沙班").
+_DOSE = re.compile(r"\d\s*(mg|g|μg|µg|ug|mcg|IU|U|ml|mL|mmol|片|粒|支|袋|万|亿|million|billion)(?![A-Za-z])|"
+                   r"剂量|用量|\bdos(e|es|age|ing)\b", re.I)
 _DIGIT = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次]")
 # A further sentence joins the answer when it covers another part of the question (>= 10 % of the
 # weight) and is itself about the question (>= 35 % coverage): multi-part questions get every part.
@@ -104,7 +108,9 @@ def sentence_attributes(text: str) -> frozenset[str]:
     out = set()
     qs = parse_quantities(text)
     if qs or _DIGIT.search(text):
-        out |= {"count", "dose", "amount"}
+        out |= {"count", "amount"}
+        if _DOSE.search(text):
+            out.add("dose")
     if _CONTACT.search(text):
         out.add("contact")
     if _BIBLIO.search(text):

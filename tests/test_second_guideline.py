@@ -83,6 +83,13 @@ def test_an_untranslated_answer_glosses_its_terms_without_numbers(byog):
     assert not re.search(r"\d", gloss) and "一次" not in gloss  # 一次 "first; once" would state a number
 
 
+def test_the_seed_faq_never_answers_about_another_guidelines_drug(byog):
+    """The patient FAQ's PRP cost entry matches "…多少钱…医保…" but speaks about the seed document only."""
+    ans = byog.ask("甲氨蝶呤一盒多少钱？医保能报销吗？", audience="patient")
+    assert "PRP" not in ans.text and "美元" not in ans.text, ans.text
+    assert all(c.doc_id == "mtx-ra-consensus-2025" for c in ans.citations + ans.see_also)
+
+
 def test_the_title_names_the_topic_of_every_sentence(byog):
     """"推荐起始剂量" about 类风湿关节炎: the dose sentences never say RA; the title does."""
     ans = byog.ask("甲氨蝶呤治疗类风湿关节炎的推荐起始剂量是多少？")

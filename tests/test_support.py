@@ -150,3 +150,11 @@ def test_a_jieba_join_is_read_as_the_corpus_word_inside_it():
     assert not known_word("吃华法林") and known_word("膝盖骨")
     assert corpus_part("吃华法林", {"华法林", "华法", "吃"}) == "华法林"
     assert corpus_part("时华法林", {"INR"}) == ""
+
+
+def test_a_dose_is_an_amount_of_a_drug_not_any_figure():
+    assert "dose" in sentence_attributes("华法林起始剂量为3 mg/d。")
+    assert "dose" in sentence_attributes("4因子PCC 25 IU/kg。")
+    assert "dose" not in sentence_attributes("CHA2DS2-VASc评分男性≥2分，推荐口服抗凝治疗；")
+    assert "dose" not in sentence_attributes("INR≤3.0时开始服用利伐沙班。")
+    assert asked_attributes("By how much does it reduce VAS pain?") == ["amount"]
