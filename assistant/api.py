@@ -20,20 +20,21 @@ from . import guard as guard_mod
 from .compose import SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
 from .conversation import resolve
-from .crosslingual import expand_query, query_groups
+from .crosslingual import chinese_groups, expand_query, query_groups
 from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
 from .glossary import Glossary
 from .guard.patient import PatientContext
 from .index import Index, build
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
-from .lexicon import GENERIC, PHRASING_EN
+from .lexicon import GENERIC, PHRASING_EN, is_phrasing
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage
 from .query_embed import query_embedder
 from .retrieve import BM25Searcher, Query, Searcher
 from .rwlock import RWLock
 from .serving import LiveIndex, Serving, open_serving
 from .support import Support, SupportScorer
+from .tokens import corpus_part, known_word, tokenize
 from .versions import current_version, pointer_path
 
 BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
@@ -108,6 +109,13 @@ class Assistant(LiveIndex):
         skip = PHRASING_EN | GENERIC
         expanded = expand_query(self.glossary.expand(question), self.index.bilingual, skip)
         groups = self.glossary.synonym_groups(question) + query_groups(question, self.index.bilingual, skip)
+        zh = [w for w in tokenize(question, search_mode=False) if not w.isascii() and not is_phrasing(w)]
+        vocab = self.index.zipf  # every corpus word
+        joins = [w for w in zh if w not in vocab and not known_word(w)]  # jieba's HMM joins: 吃华法林
+        same = chinese_groups(zh, self.index.synonyms) + [(w, p) for w in joins if (p := corpus_part(w, vocab))]
+        if same:  # 怀孕 -> 妊娠, 吃华法林 -> 华法林: the guideline's word for the question's
+            expanded += " " + " ".join(dict.fromkeys(w for g in same for w in g[1:]))
+            groups += same
         q = Query(question, expanded, self.embedder, tuple(groups))
         return (searcher or self.searcher).search(q, k or self.settings.top_k), q
 
@@ -201,7 +209,7 @@ class Assistant(LiveIndex):
         text = ""
         supported = self._supported(support)
         if audience == "patient" and supported:
-            text, cits = self._faq_answer(query, lang)
+            text, cits = self._faq_answer(query, lang, support)
         if not text and supported and self.settings.llm_base_url:
             text, cits, llm_findings = self._llm_answer(query, lang, answer.passages)
             findings += llm_findings
@@ -289,10 +297,14 @@ class Assistant(LiveIndex):
             note = {"zh": f"语言模型不可用（{e}），以下为原文摘录。", "en": f"Language model unavailable ({e}); quoting the sources instead."}
             return "", [], [GuardFinding("llm_fallback", "none", note[lang])]
 
-    def _faq_answer(self, question: str, lang: str) -> tuple[str, list[Citation]]:
-        """A curated FAQ answer when the question matches one well; its quotes become citations."""
+    def _faq_answer(self, question: str, lang: str, support: Support) -> tuple[str, list[Citation]]:
+        """A curated FAQ answer when the question matches one well and is about the entry's own document
+        (the seed FAQ's PRP cost never answers "华法林一盒多少钱"); its quotes become citations."""
         entry, score = self.faq.match(question, lang)
         if entry is None or score < self.settings.faq_min_match:  # below it we answer from passages
+            return "", []
+        about = {s.passage.doc_id for s, _ in support.chosen}
+        if not about & {source.split("/")[-1].split(".")[0] for source, _ in entry.quotes}:
             return "", []
         cits: list[Citation] = []
         refs = []

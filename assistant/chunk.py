@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 
+from .markup import is_table_row
 from .model import Passage, Segment
 from .normalise import Normalised
 
@@ -111,16 +112,18 @@ def _passage(doc: Normalised, section: tuple[str, ...], spans: list[tuple[int, i
 
 
 def _blocks(doc: Normalised) -> list[tuple[tuple[str, ...], list[tuple[int, int]]]]:
-    """Sentence spans grouped into runs a passage may not cross: a heading or a new section ends one."""
+    """Sentence spans grouped into runs a passage may not cross: a heading or a new section ends one, and
+    so does the start or end of a table (its rows pack together, not onto the paragraph before them)."""
     blocks: list[tuple[tuple[str, ...], list[tuple[int, int]]]] = []
     section: tuple[str, ...] | None = None
-    fresh = True
+    fresh, table = True, False
     for seg in doc.segments:
         if seg.kind == "heading":
             section, fresh = seg.section, True
             continue
-        if fresh or seg.section != section:
-            section, fresh = seg.section, False
+        row = is_table_row(seg.text)
+        if fresh or seg.section != section or row != table:
+            section, fresh, table = seg.section, False, row
             blocks.append((section, []))
         blocks[-1][1].extend(sentence_spans(seg))
     return [b for b in blocks if b[1]]

@@ -15,7 +15,7 @@ from .quantities import Quantity, format_en, format_zh, parse_quantities
 from .support import ENUMERATION, LIST_HEADER, LIST_QUESTION, Sentence, Support, SupportScorer
 
 __all__ = ["compose", "refusal", "make_citation", "premise_line", "REFUSAL", "SEE_ALSO", "TRANSLATION_NOTE",
-           "NO_TRANSLATION_NOTE", "PREMISE_LEAD", "is_list_question"]
+           "NO_TRANSLATION_NOTE", "PREMISE_LEAD", "is_list_question", "gloss_line", "GLOSS_LEAD"]
 
 REFUSAL = {
     "zh": "这些指南资料没有涉及这个问题{missing}。为安全起见，这里不给出来源之外的数字或建议；请咨询医生。",
@@ -26,6 +26,8 @@ SEE_ALSO = {"zh": "另见（最接近的段落，并未回答该问题）：", "
 TRANSLATION_NOTE = "(English translation of the Chinese guideline text; the Chinese original is authoritative.)"
 NO_TRANSLATION_NOTE = ("(No English translation of this guideline is available: the cited sentences are quoted in "
                        "the original Chinese; numbers can be checked against them.)")
+GLOSS_LEAD = "Terms in the cited Chinese (dictionary glosses, not a translation):"
+GLOSS_MAX_TERMS = 30
 PREMISE_LEAD = {"zh": "来源写的是", "en": "The source says"}
 _CONTINUES = re.compile(r"[；;：:]\s*$")  # the enumeration goes on after this sentence
 _CLAUSE_GOES_ON = re.compile(r"[；;]\s*$")  # the statement goes on after this clause
@@ -108,9 +110,25 @@ def compose(question: str, lang: str, support: Support, scorer: SupportScorer, s
         lines.append(f"{shown} [{cit.n}]")
     premise = premise_line(question, lang, picked, citations) if correct_premise else ""
     text = "\n".join(([premise] if premise else []) + lines)
-    if lang == "en":
-        text += "\n" + (NO_TRANSLATION_NOTE if untranslated else TRANSLATION_NOTE)
+    if lang == "en" and untranslated:
+        gloss = gloss_line([s for s in picked if not s.en], scorer.glosses)
+        text += ("\n" + gloss if gloss else "") + "\n" + NO_TRANSLATION_NOTE
+    elif lang == "en":
+        text += "\n" + TRANSLATION_NOTE
     return text, citations
+
+
+def gloss_line(sentences: list[Sentence], glosses: dict[str, str]) -> str:
+    """"Terms …: 双倍 twofold; double · 剂量 dosage": the words of untranslated sentences an English reader
+    needs, in reading order, from the document's own English terms and CC-CEDICT (built at index time)."""
+    import jieba
+
+    seen: dict[str, str] = {}
+    for s in sentences:
+        for w in jieba.cut(s.zh):
+            if w in glosses and w not in seen and len(seen) < GLOSS_MAX_TERMS:
+                seen[w] = glosses[w]
+    return f"{GLOSS_LEAD} " + " · ".join(f"{w} {g}" for w, g in seen.items()) if seen else ""
 
 
 # ----------------------------------------------------------------------------- premise correction

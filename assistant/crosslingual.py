@@ -15,10 +15,19 @@ from functools import lru_cache
 
 from .tokens import STOP, stem
 
-__all__ = ["corpus_dictionary", "english_keys", "lookup", "expand_query", "QUERY_ALTERNATIVES"]
+__all__ = ["corpus_dictionary", "english_keys", "lookup", "expand_query", "QUERY_ALTERNATIVES", "glosses",
+           "load_glosses", "GLOSS_FILE", "synonyms", "chinese_groups", "SYNONYM_FILE"]
 
 QUERY_ALTERNATIVES = 3  # Chinese words appended to the query per English word
 
+SYNONYM_FILE = "synonyms.json"  # Chinese word the corpus lacks -> corpus words of the same meaning
+# A definition shared by more dictionary words than this is too loose to make two words synonyms
+# ("child": 27 words, "care": 19; "pregnant": 11, "take medicine": 2).
+SYNONYM_MAX_SHARING = 12
+GLOSS_FILE = "glosses.json"  # corpus Chinese word -> short English gloss, for untranslated answers
+GLOSS_DEFINITIONS = 2  # CC-CEDICT senses shown per word ("双倍 twofold; double")
+_NUMBERISH = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
+                        r"first|second|third|half|twice|once)\b", re.I)
 MAX_DEFINITION_WORDS = 4  # longer definitions are explanations, not translations
 MAX_ALTERNATIVES = 6  # per English key: the most specific (longest) Chinese words first
 # Clinical adjectives that CC-CEDICT only knows by their plain-English noun.
@@ -65,6 +74,72 @@ def corpus_dictionary(zh_words: Iterable[str]) -> dict[str, list[str]]:
         rest = sorted(part.get(k, set()) - set(first), key=lambda x: (-len(x), x))
         out[k] = (first + rest)[:MAX_ALTERNATIVES]
     return out
+
+
+def glosses(zh_words: Iterable[str], learnt: Iterable[dict] = ()) -> dict[str, str]:
+    """Chinese word -> a short English gloss: the document's own bracketed English ("甲氨蝶呤（methotrexate，
+    MTX）") first, else CC-CEDICT's first short senses. Senses holding a number are left out: a gloss
+    must never state a figure the cited sentence does not."""
+    out: dict[str, str] = {}
+    for w in sorted(set(zh_words)):
+        if w.isascii() or len(w) < 2:
+            continue
+        senses: list[str] = []
+        for d in _cedict().get_definitions(w) or []:
+            d = _LEAD.sub("", _PAREN.sub(" ", d)).strip(" ,.;")
+            if d and len(d.split()) <= MAX_DEFINITION_WORDS and d not in senses:
+                senses.append(d)
+        senses = senses[:GLOSS_DEFINITIONS]
+        if senses and not any(_NUMBERISH.search(d) for d in senses):  # 一次 "first; once": no gloss at all
+            out[w] = "; ".join(senses)
+    for t in learnt:
+        if t.get("zh") and (t.get("en") or t.get("abbr")):
+            out[t["zh"]] = t.get("en") or t["abbr"]
+    return out
+
+
+def synonyms(zh_words: Iterable[str]) -> dict[str, list[str]]:
+    """Chinese word the corpus lacks -> corpus words CC-CEDICT defines the same way (怀孕 -> 妊娠,
+    吃药 -> 服药, 发烧 -> 发热): a pivot through English, on whole definitions that few dictionary words
+    share (`SYNONYM_MAX_SHARING`), so "to care for" does not make 想要 a synonym of 照护."""
+    vocab = {w for w in zh_words if not w.isascii() and len(w) >= 2}
+    keys_of: dict[str, set[str]] = {}
+    for entry in _cedict().get_entries():
+        keys = {k[0] for d in entry.get("definitions") or [] if (k := english_keys(d))}
+        keys_of.setdefault(entry["simplified"], set()).update(keys)
+    sharing: dict[str, int] = {}
+    for keys in keys_of.values():
+        for k in keys:
+            sharing[k] = sharing.get(k, 0) + 1
+    by_key: dict[str, set[str]] = {}
+    for w in vocab:
+        for k in keys_of.get(w, ()):
+            if sharing[k] <= SYNONYM_MAX_SHARING:
+                by_key.setdefault(k, set()).add(w)
+    out: dict[str, list[str]] = {}
+    for w, keys in keys_of.items():
+        if len(w) >= 2 and w not in vocab:
+            same = {c for k in keys for c in by_key.get(k, ())}
+            if same:
+                out[w] = sorted(same, key=lambda x: (-len(x), x))[:MAX_ALTERNATIVES]
+    return out
+
+
+def chinese_groups(words: Iterable[str], table: dict[str, list[str]]) -> list[tuple[str, ...]]:
+    """Each Chinese question word the corpus lacks, with the corpus's words of the same meaning."""
+    return [(w, *table[w][:QUERY_ALTERNATIVES]) for w in dict.fromkeys(words) if w in table]
+
+
+def load_table(root, name: str) -> dict:
+    import json
+    from pathlib import Path
+
+    path = Path(root) / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def load_glosses(root) -> dict[str, str]:
+    return load_table(root, GLOSS_FILE)
 
 
 def lookup(dictionary: dict[str, list[str]], words: list[str]) -> dict[str, list[str]]:

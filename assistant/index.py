@@ -25,24 +25,23 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
-from . import ingest_journal, lease, provenance, sentence_features
-from .chunk import chunk, fixed_chunks
+from . import ingest_journal, lease, newwords, sentence_features
 from .config import Settings
+from .crosslingual import GLOSS_FILE, SYNONYM_FILE, corpus_dictionary, glosses, load_glosses, load_table, synonyms
+from .documents import prepare, source_paths
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
 from .glossary import install_jieba_terms, install_learnt_terms, load_glossary
-from .loaders import DocumentError, discover, read_document, read_meta
+from .loaders import DocumentError
 from .model import Passage, Removal, SourceMeta
-from .normalise import load_noise_rules, normalise
-from .crosslingual import corpus_dictionary
-from .terms import learn_terms
 from .tokens import tokenize
 from .versions import (chroma_client, chunking_label, collect, collection_exists, collection_name, current_version,
                        flip, is_complete)
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-INDEX_FORMAT = 6  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
+INDEX_FORMAT = 9  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
 # 5: sentence_features.json (terms and attributes of every sentence, so a load does no jieba work), zipf.json
-# 6: provenance in sources.json (added_by, sha256, added_at)
+# 6: provenance in sources.json (added_by, sha256, added_at); 7: glosses.json (English glosses of corpus words);
+# 8: synonyms.json (Chinese words the corpus lacks -> its words of the same meaning); 9: words.json
 
 
 @dataclass
@@ -60,77 +59,9 @@ class BuildReport:
     embed_s: float = 0.0
 
 
-def understanding(meta: SourceMeta, norm, passages: list[Passage], terms: list) -> dict:
-    """What ingest understood of one document: sections, table rows, sentences, set-aside lines, terms."""
-    set_aside: dict[str, int] = {}
-    for r in norm.removals:
-        set_aside[r.reason] = set_aside.get(r.reason, 0) + 1
-    sections = {p.section[:1] for p in passages if p.section}
-    table_rows = sum(1 for seg in norm.segments if " · " in seg.text and seg.text.rstrip().endswith("。")
-                     and ":" in seg.text)
-    return {"doc_id": meta.doc_id, "title": meta.title, "original_file": meta.original_file,
-            "sections": len(sections), "table_rows": table_rows,
-            "sentences": sum(len(p.sentences) for p in passages), "passages": len(passages),
-            "set_aside": set_aside, "terms": [t if isinstance(t, dict) else asdict(t) for t in terms]}
-
-
-def source_paths(settings: Settings) -> list[Path]:
-    """The shipped corpus plus documents users added with `assistant ingest PATH`."""
-    roots = [settings.corpus_dir / "sources", settings.data_dir / "library"]
-    return provenance.kept(settings, discover([r for r in roots if r.exists()]))  # less those removed
-
-
-def _translations(settings: Settings, doc_id: str) -> dict[tuple[int, int], str]:
-    path = settings.corpus_dir / "translations" / f"{doc_id}.en.jsonl"
-    if not path.exists():
-        return {}
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            r = json.loads(line)
-            if r.get("en"):
-                out[(r["start"], r["end"])] = r["en"]
-    return out
-
-
 def index_text(p: Passage) -> str:
     """What BM25 and the embedder see: section path, Chinese text and its English translation."""
     return " / ".join(p.section) + "\n" + p.text + ("\n" + p.text_en if p.text_en else "")
-
-
-def prepare(settings: Settings, paths: list[Path], chunking: str = "sentences"
-            ) -> tuple[list[SourceMeta], dict[str, str], list[Passage], list[Removal], list[str], list[dict]]:
-    """Read, normalise and chunk every document; also what was understood of each (`understanding`)."""
-    rules = load_noise_rules(str(settings.corpus_dir / "noise.yaml"))
-    metas, texts, passages, removals, skipped, understood = [], {}, [], [], [], []
-    for path in paths:
-        try:
-            meta = provenance.stamp(read_meta(path), path, settings)
-            doc = read_document(path)
-            text = doc.text
-        except DocumentError as e:
-            skipped.append(str(e))
-            continue
-        if meta.doc_id in texts:
-            skipped.append(f"{path}: duplicate doc_id {meta.doc_id!r}; give it another in its .meta.json")
-            continue
-        norm = normalise(meta.doc_id, text, rules, doc.noise)  # page headers/footers found by the loader
-        if chunking == "chatchat750":
-            doc_passages = fixed_chunks(meta.doc_id, text)
-        else:
-            # translations are aligned to the seed texts' spans: a clinic file under a seed's id gets none
-            en = _translations(settings, meta.doc_id) if meta.added_by == provenance.SEED else {}
-            doc_passages = chunk(norm, settings.chunk_chars, en)
-        if not doc_passages:
-            skipped.append(f"{path}: no content left after removing page noise")
-            continue
-        metas.append(meta)
-        texts[meta.doc_id] = text
-        passages.extend(doc_passages)
-        removals.extend(norm.removals)
-        body = "\n".join(seg.text for seg in norm.segments)  # front matter and references teach no terms
-        understood.append(understanding(meta, norm, doc_passages, learn_terms(body)))
-    return metas, texts, passages, removals, skipped, understood
 
 
 def _version_hash(settings: Settings, chunking: str, passages: list[Passage], metas: list[SourceMeta]) -> str:
@@ -227,6 +158,9 @@ def _build_version(settings: Settings, chunking: str, progress: bool | None, rep
     (tmp / "sources.json").write_text(json.dumps([asdict(m) for m in metas], ensure_ascii=False, indent=1))
     zh_vocab = {t for p in passages for t in tokenize(p.text) if not t.isascii()}
     (tmp / "bilingual.json").write_text(json.dumps(corpus_dictionary(zh_vocab), ensure_ascii=False), encoding="utf-8")
+    learnt = [t for u in understood for t in u.get("terms", [])]
+    (tmp / GLOSS_FILE).write_text(json.dumps(glosses(zh_vocab, learnt), ensure_ascii=False), encoding="utf-8")
+    (tmp / SYNONYM_FILE).write_text(json.dumps(synonyms(zh_vocab), ensure_ascii=False), encoding="utf-8")
     np.save(tmp / "sentences.npy", np.asarray(sentence_vectors, dtype=np.float32))
     (tmp / "understood.json").write_text(json.dumps(understood, ensure_ascii=False, indent=1), encoding="utf-8")
     with (tmp / "removals.jsonl").open("w", encoding="utf-8") as fh:
@@ -289,10 +223,13 @@ def _fill_collection(settings: Settings, client, version: str, views: list[tuple
 
 def _write_lexical(settings: Settings, tmp: Path, passages: list[Passage], texts: dict[str, str],
                    understood: list[dict]) -> None:
-    """3. BM25 over jieba tokens of both languages (learnt terms kept whole, as at query time) and the
-    sentence features (terms and attributes of every sentence) with the corpus's word frequencies."""
+    """3. BM25 over jieba tokens of both languages (learnt terms and the corpus's new words kept whole, as at
+    query time) and the sentence features (terms and attributes of every sentence) with the corpus's word frequencies."""
     install_learnt_terms(load_glossary(str(settings.corpus_dir / "glossary.tsv")).with_terms(
         [(u["doc_id"], t) for u in understood for t in u["terms"]]))
+    words = newwords.discover([p.text for p in passages])  # 华法林: jieba would cut it, or glue it to 吃
+    newwords.install(words)
+    (tmp / newwords.FILE).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
     bm25 = bm25s.BM25()
     bm25.index([tokenize(index_text(p)) or ["∅"] for p in passages], show_progress=False)
     bm25.save(str(tmp / "bm25"))
@@ -319,6 +256,9 @@ class Index:
     held_lease: "lease.Lease | None" = field(default=None, repr=False, compare=False)  # held while open
     sentence_features: list | None = field(default=None, repr=False)  # (terms, attributes) per sentence
     zipf: dict[str, float] = field(default_factory=dict, repr=False)  # corpus word -> wordfreq Zipf value
+    glosses: dict[str, str] = field(default_factory=dict, repr=False)  # corpus Chinese word -> English gloss
+    synonyms: dict[str, list[str]] = field(default_factory=dict, repr=False)  # absent word -> corpus words
+    words: list[str] = field(default_factory=list, repr=False)  # its words jieba's dictionary lacks (`newwords`)
 
     @property
     def learnt_terms(self) -> list[tuple[str, dict]]:
@@ -383,7 +323,9 @@ class Index:
         sv = root / "sentences.npy"
         vectors = np.load(sv, mmap_mode="r") if sv.exists() else None
         return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors,
-                   sentence_features=sentence_features.load(root), zipf=sentence_features.load_zipf(root))
+                   sentence_features=sentence_features.load(root), zipf=sentence_features.load_zipf(root),
+                   glosses=load_glosses(root), synonyms=load_table(root, SYNONYM_FILE),
+                   words=load_table(root, newwords.FILE) or [])
 
     def dense_search(self, query_vec: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(passage id, cosine similarity), best view (zh or en) per passage."""

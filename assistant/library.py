@@ -26,7 +26,8 @@ from typing import Iterator
 from . import provenance
 from .catalog import Snapshot, load_rules, rules_of
 from .config import Settings
-from .index import BuildReport, build, source_paths
+from .documents import source_paths
+from .index import BuildReport, build
 from .ingest_journal import Journal, recover
 from .loaders import SUPPORTED, DocumentError, discover, read_meta, read_text, rules_beside, sidecar_path
 from .model import InputError, SourceMeta

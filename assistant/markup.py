@@ -14,6 +14,7 @@ from collections.abc import Callable
 from .latex import circled, render_math
 
 _TIGHT = "，。；：、！？（）【】《》“”‘’/()[]\n"  # no space between these and a rendered formula
+ROW_SEP = " · "  # caption · row header · cells: how a table row reads as a sentence (`row_lines`)
 _CELL_SEP = "，"  # not ";" or "；": those end a sentence, and a table row must be one sentence
 _MARKUP = re.compile(
     r"<table\b|<(?:sup|sub|br)\b|!\[[^\]\n]*\]\(|\\(?:textcircled|mathrm|text)\b|(?<!\\)\$[^$\n]+(?<!\\)\$"
@@ -53,6 +54,11 @@ def _rewrite(text: str, offs: list[int], pattern: re.Pattern[str],
     parts.append(text[pos:])
     out.extend(offs[pos:])
     return "".join(parts), out
+
+
+def is_table_row(line: str) -> bool:
+    """A sentence made of a table row by `row_lines`: table rows pack into passages of their own."""
+    return ROW_SEP in line and line.rstrip().endswith("。")
 
 
 def has_markup(text: str) -> bool:
@@ -131,10 +137,20 @@ def caption_before(text: str, start: int) -> str:
     return ""
 
 
+# A row header that is a bare figure or range ("45～59", "≥60 mL/min"): it needs its column's header.
+_UNITS = re.compile(r"\\[A-Za-z]+|\b(mL|L|dL|min|h|mg|g|kg|µg|μg|mmol|μmol|umol|IU|U|m²|m2)\b")
+
+
+def _bare(cell: str) -> bool:
+    rest = _UNITS.sub("", cell)  # LaTeX commands too: math is rendered after tables
+    return bool(re.search(r"\d", rest)) and not re.search(r"[A-Za-z\u4e00-\u9fff]", rest)
+
+
 def row_lines(rows: list[list[tuple[str, int, int]]], header_count: int, caption: str,
               row_pos: list[int]) -> list[list[tuple[str, int]]]:
     """Grid rows of (text, position, origin cell id) -> one sentence per data row:
-    "caption · row header · column header: value，column header: value。"."""
+    "caption · row header · column header: value，column header: value。"; a row header that is a bare
+    range ("45～59") is prefixed with its column's header ("eGFR: 45～59")."""
     width = max((len(r) for r in rows), default=0)
     labels = []
     for j in range(width):
@@ -151,9 +167,11 @@ def row_lines(rows: list[list[tuple[str, int, int]]], header_count: int, caption
         pieces: list[tuple[str, int]] = []
         for part in (caption, group):
             if part:
-                pieces += [(part, pos), (" · ", pos)]
+                pieces += [(part, pos), (ROW_SEP, pos)]
         if r and r[0][0]:
-            pieces += [(r[0][0], r[0][1]), (" · ", pos)]
+            if labels and labels[0] and _bare(r[0][0]) and labels[0] != r[0][0]:
+                pieces += [(labels[0] + ": ", pos)]  # "45～59" alone does not say it is an eGFR
+            pieces += [(r[0][0], r[0][1]), (ROW_SEP, pos)]
         cells = 0
         for j in range(1, len(r)):
             value, cpos, origin = r[j]
@@ -166,7 +184,7 @@ def row_lines(rows: list[list[tuple[str, int, int]]], header_count: int, caption
             pieces += [(label + ": ", pos)] if label and label != value else []
             pieces.append((value, cpos))
             cells += 1
-        if pieces and pieces[-1][0] == " · ":
+        if pieces and pieces[-1][0] == ROW_SEP:
             pieces.pop()
         if cells or (r and r[0][0]):
             out.append(pieces + [("。", pos)])

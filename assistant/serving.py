@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import guard as guard_mod
+from . import newwords
 from .config import ConfigError, Settings
 from .conflicts import VettedScorer
 from .glossary import Glossary, install_jieba_terms, install_learnt_terms, load_glossary
@@ -64,6 +65,7 @@ def open_serving(settings: Settings, retriever: str | None = None, chunking: str
         glossary = load_glossary(glossary_path).with_terms(index.learnt_terms)
         with jieba_lock or threading.Lock():  # exclusive: requests tokenise holding it shared
             install_learnt_terms(glossary)
+            newwords.install(index.words)
         rules = guard_mod.load_rulebooks(guard_mod.rule_files(settings), texts=index.texts, indexed_only=True)
         glossary = glossary.with_interventions({f for r in rules.rules for f in r.interventions
                                                 if f.lower() not in r.book.umbrella})

@@ -52,6 +52,21 @@ def tokenize(text: str, search_mode: bool = True) -> list[str]:
     return out
 
 
+def known_word(word: str) -> bool:
+    """In jieba's dictionary; a Chinese token that is not was made by its HMM from characters it did not know."""
+    return word in jieba.dt.FREQ
+
+
+def corpus_part(word: str, vocab) -> str:
+    """The longest corpus word inside a Chinese word the corpus lacks: jieba glues a word it does not know
+    to its neighbour ("吃华法林", "时华法林"), and the corpus knows the drug; "" when none is."""
+    for size in range(len(word) - 1, 1, -1):
+        for i in range(len(word) - size + 1):
+            if word[i:i + size] in vocab:
+                return word[i:i + size]
+    return ""
+
+
 def content_terms(text: str, search_mode: bool = True) -> set[str]:
     """Distinct informative tokens (single CJK characters dropped: too ambiguous alone)."""
     return {t for t in tokenize(text, search_mode) if len(t) > 1 or t.isdigit()}

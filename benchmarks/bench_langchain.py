@@ -65,7 +65,7 @@ class LangChainRecipe:
         from langchain_core.documents import Document
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from assistant.index import source_paths
+        from assistant.documents import source_paths
         from assistant.loaders import read_document, read_meta
 
         splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK, chunk_overlap=OVERLAP, separators=SEPARATORS,

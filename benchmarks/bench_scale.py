@@ -116,7 +116,7 @@ def start_chroma(path: Path) -> tuple[subprocess.Popen, int]:
 def prefill(settings: Settings, origin) -> int:
     """Precomputed vectors for every text the build will embed (above --real-up-to)."""
     from assistant.embed import EmbeddingCache, get_embedder
-    from assistant.index import prepare, source_paths
+    from assistant.documents import prepare, source_paths
     from synth_corpus import synthetic_vectors
 
     _, texts, passages, *_ = prepare(settings, source_paths(settings))

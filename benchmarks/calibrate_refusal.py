@@ -109,7 +109,13 @@ def main() -> None:
     ap.add_argument("sets", nargs="*", default=["eval/dev.jsonl"], metavar="SET[@DATA_DIR]")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--out", default="eval/reports/calibration")
+    ap.add_argument("--absent-factor", type=float, default=None,
+                    help="weigh absent concepts with this factor instead of support.ABSENT_IDF_FACTOR")
     args = ap.parse_args()
+    if args.absent_factor is not None:
+        import assistant.support
+
+        assistant.support.ABSENT_IDF_FACTOR = args.absent_factor
     rows: list[dict] = []
     for spec in args.sets:
         path, _, data_dir = spec.partition("@")

@@ -36,11 +36,10 @@ def assistant(settings):
 
 
 @pytest.fixture(scope="session")
-def server_data(tmp_path_factory):
-    """One data dir for every real server subprocess of the session (REST, gradio_client, browser)."""
-    path = tmp_path_factory.getbasetemp() / "server-data"
-    path.mkdir(exist_ok=True)
-    return path
+def server_data(settings, tmp_path_factory):
+    """One data dir for every real server subprocess of the session (REST, gradio_client, browser); it starts
+    with the session's embedding cache, so the server's own build embeds nothing the session already did."""
+    return own_data_dir(settings, tmp_path_factory, "server")
 
 
 def ingest_cli(data_dir, *paths) -> str:

@@ -1,7 +1,8 @@
 """Start a real `assistant serve` subprocess for the app tests (imported by test_app_api / test_browser).
 
 Not a conftest: plain helpers, so the fixtures stay in the test files. The index is built once per pytest
-session into <basetemp>/server-data and reused by every server started in that session.
+session into the `server_data` dir (seeded with the session embedding cache) and reused by every server
+started in that session.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The web app's server end to end: a real `assistant serve` subprocess, REST and gradio_client.
 
-One server per module (the index is built once per session into <basetemp>/server-data).
+One server per module (the index is built once per session into the shared server data dir).
 """
 from __future__ import annotations
 

@@ -258,3 +258,16 @@ def test_english_sentences_end_at_a_full_stop_before_a_capital():
     assert [text[s:e] for s, e in sentence_spans(seg)] == [
         "Methotrexate is the anchor drug in China.", "However, doses stay low, e.g. Most start at 7.5 mg.",
         "Smith et al. Found 2.5 mg.", "The end"]
+
+
+def test_table_rows_pack_into_passages_of_their_own():
+    """A table's first row is not appended to the paragraph before it: row passages answer dose questions."""
+    from assistant.markup import clean_markup
+
+    raw = ("## 4.2 给药途径\n\n皮下注射可由患者在家中完成。\n\n表1 推荐剂量方案\n\n<table><tr><td>项目</td><td>口服</td></tr>"
+           "<tr><td>起始剂量</td><td>7.5～15 mg/周</td></tr><tr><td>最大剂量</td><td>25 mg/周</td></tr></table>\n\n注：剂量均指每周总剂量。\n")
+    text, _ = clean_markup(raw)
+    passages = chunk(_doc(text), max_chars=400)
+    rows = [p for p in passages if "起始剂量 · " in p.text]
+    assert len(rows) == 1 and rows[0].text.startswith("表1 推荐剂量方案 · 起始剂量")
+    assert "最大剂量 · " in rows[0].text and "皮下注射" not in rows[0].text and "注：" not in rows[0].text

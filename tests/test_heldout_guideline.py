@@ -13,7 +13,7 @@ import pytest
 from assistant.evaluation.metrics import aggregate
 from assistant.evaluation.run import run
 from assistant.evaluation.scoring import load_set
-from conftest import ingest_cli
+from conftest import ingest_cli, own_data_dir
 
 pytestmark = pytest.mark.integration
 
@@ -22,11 +22,11 @@ RAW_MARKUP = re.compile(r"<\s*/?\s*(table|tr|td|th|sup|sub|br)\b|\\(mathrm|textc
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory):
+def results(settings, tmp_path_factory):
     from assistant.api import Assistant
     from assistant.config import Settings
 
-    data = tmp_path_factory.mktemp("heldout")
+    data = own_data_dir(settings, tmp_path_factory, "heldout")  # the seeds' vectors from the session cache
     ingest_cli(data, HELD / "cancer-pain-opioids-2025.md")
     return run(Assistant.load(Settings.load(data_dir=data)), load_set(HELD / "heldout.jsonl"))
 

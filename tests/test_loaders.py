@@ -298,7 +298,7 @@ def test_markdown_converter_output_is_cleaned_with_an_offset_map(tmp_path):
     assert doc.text.split("\n") == [
         "# 甲氨蝶呤治疗类风湿关节炎中国专家共识（2025版）", "", "王建华 李明", "",
         "推荐意见7：eGFR 30～44 mL/min 时，剂量减少 50%。", "", "", "", "表2 剂量调整", "",
-        "表2 剂量调整 · ≥60 · 剂量: 无需调整。", ""]
+        "表2 剂量调整 · eGFR: ≥60 · 剂量: 无需调整。", ""]
     assert read_text(f) == doc.text
     i = doc.text.index("剂量减少")
     assert raw[doc.offsets[i]:doc.offsets[i] + 4] == "剂量减少"

@@ -104,9 +104,11 @@ def test_html_table_rows_become_captioned_sentences():
     text = clean(RENAL)
     rows = [ln for ln in text.split("\n") if " · " in ln]
     assert rows == [
-        "表2 肾功能不全患者甲氨蝶呤的剂量调整 · ≥60 · 剂量调整: 无需调整，最大剂量: 25 mg/周，监测频率: 常规监测。",
-        "表2 肾功能不全患者甲氨蝶呤的剂量调整 · 30～44 · 剂量调整: 常规剂量减少50%，起始剂量不超过5 mg/周，最大剂量: 10 mg/周。",
-        "表2 肾功能不全患者甲氨蝶呤的剂量调整 · <30 · 剂量调整/最大剂量/监测频率: 禁用。",
+        # a bare range as row header ("30～44") is named by its column's header: the row says it is an eGFR
+        "表2 肾功能不全患者甲氨蝶呤的剂量调整 · eGFR（mL/min）: ≥60 · 剂量调整: 无需调整，最大剂量: 25 mg/周，监测频率: 常规监测。",
+        "表2 肾功能不全患者甲氨蝶呤的剂量调整 · eGFR（mL/min）: 30～44 · 剂量调整: 常规剂量减少50%，起始剂量不超过5 mg/周，"
+        "最大剂量: 10 mg/周。",
+        "表2 肾功能不全患者甲氨蝶呤的剂量调整 · eGFR（mL/min）: <30 · 剂量调整/最大剂量/监测频率: 禁用。",
         "表2 肾功能不全患者甲氨蝶呤的剂量调整 · 血液透析 · 剂量调整: 禁用。",
     ]
     assert "<" not in text.replace("<30", "")  # no tag survives

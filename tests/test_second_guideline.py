@@ -15,7 +15,7 @@ import pytest
 from assistant.evaluation.metrics import aggregate
 from assistant.evaluation.run import run
 from assistant.evaluation.scoring import load_set
-from conftest import ingest_cli
+from conftest import ingest_cli, own_data_dir
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +27,10 @@ SEED_DOCS = {"aspn-2024-regenerative-chronic-pain", "bmac-subchondral-knee-oa"}
 
 
 @pytest.fixture(scope="module")
-def ingest_output(tmp_path_factory):
-    """`assistant ingest FILE`, as a clinic runs it: the rules file beside the document comes along."""
-    data = tmp_path_factory.mktemp("byog")
+def ingest_output(settings, tmp_path_factory):
+    """`assistant ingest FILE`, as a clinic runs it: the rules file beside the document comes along (the
+    session's embedding cache spares re-embedding the seeds; the new document is embedded for real)."""
+    data = own_data_dir(settings, tmp_path_factory, "byog")
     return data, ingest_cli(data, DOC)
 
 
@@ -74,6 +75,27 @@ def test_english_question_on_a_chinese_only_guideline(byog):
     assert not ans.refused, ans.text
     assert "No English translation" in ans.text
     assert not [f for f in ans.findings if f.rule_id == "unsupported_number"]
+
+
+def test_an_untranslated_answer_glosses_its_terms_without_numbers(byog):
+    """English reader, Chinese-only source: the cited words get dictionary glosses, and no gloss states a figure."""
+    ans = byog.ask("I forgot my weekly methotrexate, can I just take double next week?")
+    gloss = next(ln for ln in ans.text.splitlines() if ln.startswith("Terms in the cited Chinese"))
+    assert "双倍 twofold; double" in gloss
+    assert not re.search(r"\d", gloss) and "一次" not in gloss  # 一次 "first; once" would state a number
+
+
+def test_the_seed_faq_never_answers_about_another_guidelines_drug(byog):
+    """The patient FAQ's PRP cost entry matches "…多少钱…医保…" but speaks about the seed document only."""
+    ans = byog.ask("甲氨蝶呤一盒多少钱？医保能报销吗？", audience="patient")
+    assert "PRP" not in ans.text and "美元" not in ans.text, ans.text
+    assert all(c.doc_id == "mtx-ra-consensus-2025" for c in ans.citations + ans.see_also)
+
+
+def test_the_title_names_the_topic_of_every_sentence(byog):
+    """"推荐起始剂量" about 类风湿关节炎: the dose sentences never say RA; the title does."""
+    ans = byog.ask("甲氨蝶呤治疗类风湿关节炎的推荐起始剂量是多少？")
+    assert "7.5～15 mg/周" in ans.text, ans.text
 
 
 def test_front_matter_and_references_are_never_answer_material(byog):

@@ -122,3 +122,39 @@ def test_list_question_gets_the_lists_whole():
     assert "list" in sentence_attributes("常见不良反应为恶心、口腔溃疡、脱发和转氨酶升高。")
     assert "list" not in sentence_attributes("血液透析或腹膜透析 · 剂量调整: 禁用。")
     assert ENUMERATION.search("以下情况禁用MTX：妊娠及哺乳期；")
+
+
+def test_glosses_come_from_the_document_first_and_never_state_numbers():
+    from assistant.crosslingual import glosses
+
+    g = glosses(["双倍", "一次", "剂量", "甲氨蝶呤"], [{"zh": "甲氨蝶呤", "en": "methotrexate", "abbr": "MTX"}])
+    assert g["双倍"] == "twofold; double" and g["甲氨蝶呤"] == "methotrexate"
+    assert "一次" not in g  # CC-CEDICT: "first; once"
+    assert "dose" in g["剂量"]
+
+
+def test_synonyms_pivot_through_specific_dictionary_definitions_only():
+    """怀孕 finds the guideline's 妊娠 and 吃药 its 服药; "to care for" is too loose to pair 想要 with 照护."""
+    from assistant.crosslingual import chinese_groups, synonyms
+
+    table = synonyms(["妊娠", "服药", "照护", "发热"])
+    assert "妊娠" in table["怀孕"] and table["吃药"] == ["服药"] and "发热" in table["发烧"]
+    assert "想要" not in table and "妊娠" not in table  # corpus words need no synonym
+    assert chinese_groups(["怀孕", "能", "吃药"], table) == [("怀孕", "妊娠"), ("吃药", "服药")]
+
+
+def test_a_jieba_join_is_read_as_the_corpus_word_inside_it():
+    """jieba does not know 华法林 and glues it to its neighbour ("吃华法林"); the corpus word inside counts."""
+    from assistant.tokens import corpus_part, known_word
+
+    assert not known_word("吃华法林") and known_word("膝盖骨")
+    assert corpus_part("吃华法林", {"华法林", "华法", "吃"}) == "华法林"
+    assert corpus_part("时华法林", {"INR"}) == ""
+
+
+def test_a_dose_is_an_amount_of_a_drug_not_any_figure():
+    assert "dose" in sentence_attributes("华法林起始剂量为3 mg/d。")
+    assert "dose" in sentence_attributes("4因子PCC 25 IU/kg。")
+    assert "dose" not in sentence_attributes("CHA2DS2-VASc评分男性≥2分，推荐口服抗凝治疗；")
+    assert "dose" not in sentence_attributes("INR≤3.0时开始服用利伐沙班。")
+    assert asked_attributes("By how much does it reduce VAS pain?") == ["amount"]
