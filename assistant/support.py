@@ -39,7 +39,7 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
     "stop": r"停|\bstop|\bpause|\bhold (off|it)|discontinu|withh",
     "amount": r"多少|几[个天周月年次名例岁倍]|多大|多高|多低|多长|多重|how (much|many|high|low|big)|what (percentage|proportion|number)",
     "contact": r"电话|地址|联系方式|预约|挂号|官网|网址|热线|hotline|phone|address|appointment|website|contact|where can i (get|buy)",
-    "bibliographic": r"\bDOI\b|参考文献\s*\[?\d|文献\s*\[\d|第一作者|通信作者|通讯作者|作者是|基金|资助|哪个期刊|哪本杂志|发表在|"
+    "bibliographic": r"\bDOI\b|参考文献\s*(第\s*)?\[?\d|第\s*\d+\s*[条篇](参考)?文献|文献\s*\[\d|第一作者|通信作者|通讯作者|作者是|基金|资助|哪个期刊|哪本杂志|发表在|"
                      r"收稿|reference\s*\[?\d|first author|corresponding author|\bgrant|funded|which journal|published in",
 }.items()}
 _TIME_UNITS = {"day", "week", "month", "hour"}
@@ -135,14 +135,18 @@ def sentence_attributes(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def _words(question: str) -> list[str]:
-    """The question's words as asked: jieba words for Chinese, lower-case words for English."""
+def _words(question: str, vocab=()) -> list[str]:
+    """The question's words as asked: jieba words for Chinese, lower-case words for English; a hyphenated
+    word stays whole when the corpus has it so (child-pugh), else it is its parts (viable-cell)."""
     import jieba
 
     out = []
     for m in _WORD.finditer(fold_text(question)):
         w = m.group()
         if w.isascii():
+            if "-" in w and stem(w) in vocab:
+                out.append(w)
+                continue
             for part in w.split("-"):  # viable-cell -> viable, cell
                 part = spell_en(part)
                 if part not in STOP and (len(part) > 1 or part.isdigit()):
@@ -236,6 +240,7 @@ class SupportScorer:
             for t in s.terms:
                 self.df[t] = self.df.get(t, 0) + 1
         self._every = every
+        self._scope = [s for s in every if EXCLUSION.search(s.zh) or EXCLUSION.search(s.en)]
         # A document's title names its topic for every sentence of it ("甲氨蝶呤治疗类风湿关节炎…共识":
         # its "MTX起始剂量为…" is about RA without saying so).
         self._titles = {d: (fold_text(m.title), frozenset(content_terms(m.title))) for d, m in index.sources.items()}
@@ -253,7 +258,7 @@ class SupportScorer:
         for c in out:
             question = c.pattern.sub(" ", question)  # type: ignore[union-attr]
         seen = set()
-        words = _words(question)
+        words = _words(question, self.df)
         alts = lookup(self.bilingual, [w for w in words if w.isascii()])
         for word in words:
             token = self._known(word)
@@ -467,7 +472,9 @@ class SupportScorer:
         joint = sum(self.weight(c) for c in checkable if c.label in covered) / part if part > 0 else float(bool(chosen))
         missing = [c.label for c in checkable if c.label not in covered and self.weight(c) > 0]
         answered = answered and total >= MIN_CONCEPT_WEIGHT  # phrasing alone asks about nothing
-        excluded = self._excluded(concepts, [r[0] for r in ranked], [x for x, _ in chosen])
+        docs = {h.passage.doc_id for h in hits}  # a scope statement of the documents retrieved, wherever it stands
+        scope = [x for x in self._scope if x.passage.doc_id in docs]
+        excluded = self._excluded(concepts, [r[0] for r in ranked] + scope, [x for x, _ in chosen])
         return Support(joint, dense, missing, chosen, attrs, answered, attr_cov, excluded)
 
     def _excluded(self, concepts: list[Concept], candidates: list[Sentence], chosen: list[Sentence]) -> Sentence | None:
@@ -479,11 +486,12 @@ class SupportScorer:
             m = EXCLUSION.search(text)
             if not m:
                 continue
-            tail = text[m.start():]
+            tail = text[m.end():]  # what the scope statement names (not its own words: 范围, 本共识)
             for c in concepts:
                 if c.intervention or self.weight(c) < EXCLUSION_MIN_WEIGHT:
                     continue
-                named = c.pattern.search(tail) if c.pattern is not None else (c.word or c.token).lower() in tail.lower()
+                named = (c.pattern.search(tail) if c.pattern is not None else
+                         (c.word or c.token).lower() in tail.lower() or any(a in tail for a in c.alts))
                 if named and not any(self.covers(c, x) for x in answers):
                     return s
         return None

@@ -158,3 +158,15 @@ def test_a_dose_is_an_amount_of_a_drug_not_any_figure():
     assert "dose" not in sentence_attributes("CHA2DS2-VASc评分男性≥2分，推荐口服抗凝治疗；")
     assert "dose" not in sentence_attributes("INR≤3.0时开始服用利伐沙班。")
     assert asked_attributes("By how much does it reduce VAS pain?") == ["amount"]
+
+
+def test_hyphenated_names_stay_whole_when_the_corpus_has_them_so():
+    from assistant.support import _words
+
+    assert "child-pugh" in _words("Child-Pugh C cirrhosis?", {"child-pugh"})
+    assert _words("viable-cell count?", {"viabl"})[:2] == ["viable", "cell"]
+
+
+def test_a_numbered_reference_question_is_bibliographic():
+    assert "bibliographic" in asked_attributes("这篇共识的参考文献第45条是什么？")
+    assert "bibliographic" in asked_attributes("第12篇文献是谁写的？")
