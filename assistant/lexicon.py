@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["ORDINARY_ZIPF", "GENERIC", "PHRASING_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
+__all__ = ["ORDINARY_ZIPF", "GENERIC", "PHRASING_EN", "PHRASING_ZIPF_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
            "is_noun", "absent_weight", "spell_en"]
 
 # Measured (stack notes + dev set): ordinary words score 4-6 (以后 5.46, 正常 5.14, contain 4.50,
@@ -40,7 +40,11 @@ PHRASING_EN = frozenset("""contain contains list give gives show shows mention m
     everything nothing anyone someone there here why how what when where which whose whom worth
     get got make made take taken put keep let go going come seen see look fix help work cure treat shot shots jab
     ago since until minimum maximum least most best ok okay enough acceptable concern issue problem meet
-    whats hows whos wheres dont doesnt cant wont isnt arent im ive youre pls plz thx""".split())
+    whats hows whos wheres dont doesnt cant wont isnt arent im ive youre pls plz thx
+    within once has have had more less but if while during per each every then not also either neither""".split())
+# An English word this common is how a question is put (has 6.4, more 6.4, after 6.1, much 6.0), never a
+# concept: the English counterpart of PHRASING_ZIPF_ZH.
+PHRASING_ZIPF_EN = 6.0
 
 
 # The corpus's own words, looked up at index build (`remember`): most questions then never load wordfreq's
@@ -77,7 +81,7 @@ def is_ordinary(word: str) -> bool:
 def is_phrasing(word: str) -> bool:
     """How a question is put, never what it is about: weighs nothing, present in the corpus or not."""
     if word.isascii():
-        return word.lower() in PHRASING_EN
+        return word.lower() in PHRASING_EN or (word.isalpha() and zipf(word) >= PHRASING_ZIPF_EN)
     return zipf(word) >= PHRASING_ZIPF_ZH
 
 
