@@ -67,6 +67,8 @@ EXCLUSION = re.compile(r"不涉及|不包括|不适用于|未涉及|不在本(�
                        r"does not (cover|address|apply to)|not covered|beyond the scope|outside the scope", re.I)
 EXCLUSION_MIN_WEIGHT = 1.5  # a concept rare enough to be what the question is about
 CONTEXT_CREDIT = 0.5
+SUBJECT_MIN_MENTIONS = 20  # sentences: a concept this present, and
+SUBJECT_SHARE = 1.0  # all in one document (the seeds share MSCs, 注射: 90 % was too loose), is its subject
 # e5 similarities are compressed (unrelated 0.79, paraphrase 0.92): what counts is the part above the floor.
 DENSE_FLOOR = 0.80
 DENSE_WEIGHT = 3.0
@@ -248,6 +250,7 @@ class SupportScorer:
         self._interventions = [form_pattern(t.forms) for t in glossary.terms if t.kind == "intervention" and t.forms]
         self.unknown_idf = math.log(1 + self.n) * ABSENT_IDF_FACTOR
         self._weights: dict[str, float] = {}
+        self._subjects: dict[str, str | None] = {}
         self._dfs: dict[str, int] = {}
 
     # -- concepts ----------------------------------------------------------------------------
@@ -390,9 +393,27 @@ class SupportScorer:
             yield t
             prev = t
 
+    def subject_doc(self, c: Concept) -> str | None:
+        """The document a concept is the subject of: nearly all its many mentions are there (华法林 in a
+        warfarin consensus). A question about it is not answered from another document's sentence."""
+        if c.label not in self._subjects:
+            by_doc: dict[str, int] = {}
+            for x in self._every:
+                if self.covers(c, x):
+                    by_doc[x.passage.doc_id] = by_doc.get(x.passage.doc_id, 0) + 1
+            total = sum(by_doc.values())
+            doc = max(by_doc, key=by_doc.get) if by_doc else None
+            self._subjects[c.label] = (doc if total >= SUBJECT_MIN_MENTIONS and by_doc[doc] >= SUBJECT_SHARE * total
+                                       else None)
+        return self._subjects[c.label]
+
     def on_subject(self, concepts: list[Concept], s: Sentence) -> bool:
         """The sentence is not about another intervention than the one asked about: it (or its section)
-        names the asked interventions, or names none and inherits its document's subject."""
+        names the asked interventions, or names none and inherits its document's subject; and a concept
+        that is one document's subject is named by a sentence from any other document."""
+        if any((d := self.subject_doc(c)) is not None and d != s.passage.doc_id and not self.covers(c, s)
+               for c in concepts if self.weight(c) > 0 and not (c.word and is_ordinary(c.word))):
+            return False
         asked = [c for c in concepts if c.intervention]
         if all(self.covers(c, s, with_context=True) for c in asked):
             return True

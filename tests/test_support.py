@@ -170,3 +170,17 @@ def test_hyphenated_names_stay_whole_when_the_corpus_has_them_so():
 def test_a_numbered_reference_question_is_bibliographic():
     assert "bibliographic" in asked_attributes("这篇共识的参考文献第45条是什么？")
     assert "bibliographic" in asked_attributes("第12篇文献是谁写的？")
+
+
+@pytest.mark.integration
+def test_one_documents_subject_is_not_answered_from_another(assistant):
+    """软骨下 is the BMAC article's alone: an ASPN sentence that does not name it does not answer for it
+    (how the seed PRP cost sentence answered "华法林一盒多少钱" on a warfarin guideline)."""
+    from assistant.support import Concept
+
+    sc = assistant.scorer
+    c = Concept("软骨下", token="软骨下", word="软骨下")
+    assert sc.subject_doc(c) == "bmac-subchondral-knee-oa"
+    aspn = next(s for s in sc._every if s.passage.doc_id.startswith("aspn") and "软骨下" not in s.zh)
+    assert not sc.on_subject([c], aspn)
+    assert sc.subject_doc(Concept("治疗", token="治疗", word="治疗")) is None  # in both documents
