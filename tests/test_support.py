@@ -9,7 +9,7 @@ import pytest
 
 from assistant.crosslingual import corpus_dictionary, english_keys, lookup
 from assistant.lexicon import absent_weight, is_ordinary, spell_en
-from assistant.support import asked_attributes, sentence_attributes
+from assistant.attributes import asked_attributes, sentence_attributes
 
 MSC_DOSE = "间充质干细胞常用剂量是多少?"
 
@@ -115,7 +115,7 @@ def test_a_list_header_brings_its_items(assistant):
 
 def test_list_question_gets_the_lists_whole():
     """"禁忌证有哪些" is answered by the sentences that list, not by one table row that names one item."""
-    from assistant.support import ENUMERATION, LIST_QUESTION, sentence_attributes
+    from assistant.attributes import ENUMERATION, LIST_QUESTION, sentence_attributes
 
     assert LIST_QUESTION.search("甲氨蝶呤的禁忌证有哪些？") and not LIST_QUESTION.search("甲氨蝶呤最多吃多少？")
     assert "list" in sentence_attributes("MTX的绝对禁忌证包括：① 妊娠及哺乳期；")
