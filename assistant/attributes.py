@@ -7,7 +7,7 @@ import re
 
 from .quantities import parse_quantities
 
-__all__ = ["ATTRIBUTES", "asked_attributes", "sentence_attributes", "LIST_QUESTION", "LIST_HEADER", "ENUMERATION"]
+__all__ = ["ATTRIBUTES", "asked_attributes", "sentence_attributes", "counts_asked_noun", "LIST_QUESTION", "LIST_HEADER", "ENUMERATION"]
 
 # What kind of answer a question wants (question pattern), and how a sentence can give it.
 ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
@@ -87,3 +87,9 @@ def sentence_attributes(text: str) -> frozenset[str]:
     if LIST_HEADER.search(text) or ENUMERATION.search(text):
         out.add("list")
     return frozenset(out)
+
+
+def counts_asked_noun(text: str, concepts: list) -> bool:
+    """"298个膝关节" for "纳入了多少个膝关节": a number right before the noun the question counts."""
+    return any(c.word and not c.word.isascii() and re.search(rf"\d\s*[个名例项位]?{re.escape(c.word)}", text)
+               for c in concepts)

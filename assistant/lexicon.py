@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 
 __all__ = ["ORDINARY_ZIPF", "GENERIC", "PHRASING_EN", "PHRASING_ZIPF_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
-           "is_noun", "absent_weight", "spell_en"]
+           "is_noun", "absent_weight", "spell_en", "question_words"]
 
 # Measured (stack notes + dev set): ordinary words score 4-6 (以后 5.46, 正常 5.14, contain 4.50,
 # listed 4.69, over 6.08); domain terms below 3.5 (偏头痛 2.79, 间充质 2.04, temporomandibular 2.02).
@@ -138,3 +138,26 @@ def is_noun(word: str) -> bool:
 
     tags = [f for _, f in pseg.lcut(word)]
     return len(tags) == 1 and tags[0] in _NOUN_TAGS
+
+
+def question_words(question: str, vocab=()) -> list[str]:
+    """The question's words as asked: jieba words for Chinese, lower-case words for English; a hyphenated
+    word stays whole when the corpus has it so (child-pugh), else it is its parts (viable-cell)."""
+    import jieba
+
+    from .tokens import _WORD, STOP, fold_text, stem
+
+    out = []
+    for m in _WORD.finditer(fold_text(question)):
+        w = m.group()
+        if w.isascii():
+            if "-" in w and stem(w) in vocab:
+                out.append(w)
+                continue
+            for part in w.split("-"):  # viable-cell -> viable, cell
+                part = spell_en(part)
+                if part not in STOP and (len(part) > 1 or part.isdigit()):
+                    out.append(part)
+        else:
+            out.extend(t for t in jieba.cut(w) if len(t) > 1 and t not in STOP)
+    return out

@@ -13,14 +13,15 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .attributes import LIST_QUESTION, asked_attributes, sentence_attributes
+from .attributes import LIST_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
 from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
 from .index import Index
-from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, spell_en, zipf
+from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, question_words, zipf
 from .model import Passage, ScoredPassage
+from .scope import EXCLUSION, excluded_by
 from .sentence_features import features_of
-from .tokens import _WORD, STOP, content_terms, corpus_part, fold_text, known_word, stem
+from .tokens import content_terms, corpus_part, fold_text, known_word, stem
 
 __all__ = ["Concept", "Sentence", "Support", "SupportScorer"]
 
@@ -31,10 +32,6 @@ MIN_PART_COVERAGE = 0.35
 # A question must name at least one concept (about one rare-ish word's idf); "And for patients
 # over 75?" on its own asks about nothing the sources could answer.
 MIN_CONCEPT_WEIGHT = 1.0
-# A guideline's own scope statement ("本共识不涉及…", "does not cover …"); what follows the cue is excluded.
-EXCLUSION = re.compile(r"不涉及|不包括|不适用于|未涉及|不在本(共识|指南)[^。]*范围|超出本(共识|指南)|"
-                       r"does not (cover|address|apply to)|not covered|beyond the scope|outside the scope", re.I)
-EXCLUSION_MIN_WEIGHT = 1.5  # a concept rare enough to be what the question is about
 CONTEXT_CREDIT = 0.5
 SUBJECT_MIN_MENTIONS = 20  # sentences: a concept this present, and
 SUBJECT_SHARE = 1.0  # all in one document (the seeds share MSCs, 注射: 90 % was too loose), is its subject
@@ -55,33 +52,6 @@ LISTS_PER_ANSWER = 2  # a list question may get two fully covering lists (绝对
 LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① …", "A、B、C") beats one that names one item
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
-
-
-def _words(question: str, vocab=()) -> list[str]:
-    """The question's words as asked: jieba words for Chinese, lower-case words for English; a hyphenated
-    word stays whole when the corpus has it so (child-pugh), else it is its parts (viable-cell)."""
-    import jieba
-
-    out = []
-    for m in _WORD.finditer(fold_text(question)):
-        w = m.group()
-        if w.isascii():
-            if "-" in w and stem(w) in vocab:
-                out.append(w)
-                continue
-            for part in w.split("-"):  # viable-cell -> viable, cell
-                part = spell_en(part)
-                if part not in STOP and (len(part) > 1 or part.isdigit()):
-                    out.append(part)
-        else:
-            out.extend(t for t in jieba.cut(w) if len(t) > 1 and t not in STOP)
-    return out
-
-
-def _counts_asked_noun(text: str, concepts: list["Concept"]) -> bool:
-    """"298个膝关节" for "纳入了多少个膝关节": a number right before the noun the question counts."""
-    return any(c.word and not c.word.isascii() and re.search(rf"\d\s*[个名例项位]?{re.escape(c.word)}", text)
-               for c in concepts)
 
 
 @dataclass(frozen=True)
@@ -181,7 +151,7 @@ class SupportScorer:
         for c in out:
             question = c.pattern.sub(" ", question)  # type: ignore[union-attr]
         seen = set()
-        words = _words(question, self.df)
+        words = question_words(question, self.df)
         alts = lookup(self.bilingual, [w for w in words if w.isascii()])
         for word in words:
             token = self._known(word)
@@ -387,7 +357,7 @@ class SupportScorer:
             best = max((r for r in on_subject if a in r[0].attrs and self._amount_on_topic(r[0], a, concepts)
                         and self._has_key(key, r[0])),
                        default=None,
-                       key=lambda r: r[2] + (0.2 if _counts_asked_noun(r[0].zh, concepts) else 0.0))
+                       key=lambda r: r[2] + (0.2 if counts_asked_noun(r[0].zh, concepts) else 0.0))
             if best is None:
                 answered = False
                 continue
@@ -415,24 +385,6 @@ class SupportScorer:
         answered = answered and total >= MIN_CONCEPT_WEIGHT  # phrasing alone asks about nothing
         docs = {h.passage.doc_id for h in hits}  # a scope statement of the documents retrieved, wherever it stands
         scope = [x for x in self._scope if x.passage.doc_id in docs]
-        excluded = self._excluded(concepts, [r[0] for r in ranked] + scope, [x for x, _ in chosen])
+        excluded = excluded_by(self, concepts, [r[0] for r in ranked] + scope, [x for x, _ in chosen])
         return Support(joint, dense, missing, chosen, attrs, answered, attr_cov, excluded)
 
-    def _excluded(self, concepts: list[Concept], candidates: list[Sentence], chosen: list[Sentence]) -> Sentence | None:
-        """A sentence saying the guideline does not cover something the question asks about
-        ("本共识…不涉及…银屑病关节炎…") that no other chosen sentence answers: the source's own refusal."""
-        answers = [s for s in chosen if not (EXCLUSION.search(s.zh) or EXCLUSION.search(s.en))]
-        for s in candidates:
-            text = s.zh if EXCLUSION.search(s.zh) else s.en
-            m = EXCLUSION.search(text)
-            if not m:
-                continue
-            tail = text[m.end():]  # what the scope statement names (not its own words: 范围, 本共识)
-            for c in concepts:
-                if c.intervention or self.weight(c) < EXCLUSION_MIN_WEIGHT:
-                    continue
-                named = (c.pattern.search(tail) if c.pattern is not None else
-                         (c.word or c.token).lower() in tail.lower() or any(a in tail for a in c.alts))
-                if named and not any(self.covers(c, x) for x in answers):
-                    return s
-        return None

@@ -161,7 +161,7 @@ def test_a_dose_is_an_amount_of_a_drug_not_any_figure():
 
 
 def test_hyphenated_names_stay_whole_when_the_corpus_has_them_so():
-    from assistant.support import _words
+    from assistant.lexicon import question_words as _words
 
     assert "child-pugh" in _words("Child-Pugh C cirrhosis?", {"child-pugh"})
     assert _words("viable-cell count?", {"viabl"})[:2] == ["viable", "cell"]
