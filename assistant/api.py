@@ -224,6 +224,9 @@ class Assistant(LiveIndex):
         if g.info and not any(f.level != "none" for f in findings):
             text = "\n".join(x for x in (text, self._rule_sentences(g.info, lang, cits, text)) if x)
         # When a rule fired, its verdict (led below, with the rule's quote and citation) is the answer.
+        if not text and not any(f.level != "none" for f in findings) and support.excluded is not None:
+            text, cits = self._excluded_answer(support.excluded, lang)  # the guideline's own "not covered"
+            answer.refused = True
         if not text and not any(f.level != "none" for f in findings):
             text, see_also = refusal(lang, support.missing, answer.passages, self.index.sources, self.index.texts)
             answer.refused, answer.see_also = True, see_also

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["ORDINARY_ZIPF", "GENERIC", "PHRASING_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
-           "is_noun", "absent_weight", "spell_en"]
+__all__ = ["ORDINARY_ZIPF", "GENERIC", "PHRASING_EN", "PHRASING_ZIPF_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
+           "is_noun", "absent_weight", "spell_en", "question_words"]
 
 # Measured (stack notes + dev set): ordinary words score 4-6 (以后 5.46, 正常 5.14, contain 4.50,
 # listed 4.69, over 6.08); domain terms below 3.5 (偏头痛 2.79, 间充质 2.04, temporomandibular 2.02).
@@ -40,7 +40,11 @@ PHRASING_EN = frozenset("""contain contains list give gives show shows mention m
     everything nothing anyone someone there here why how what when where which whose whom worth
     get got make made take taken put keep let go going come seen see look fix help work cure treat shot shots jab
     ago since until minimum maximum least most best ok okay enough acceptable concern issue problem meet
-    whats hows whos wheres dont doesnt cant wont isnt arent im ive youre pls plz thx""".split())
+    whats hows whos wheres dont doesnt cant wont isnt arent im ive youre pls plz thx
+    within once has have had more less but if while during per each every then not also either neither""".split())
+# An English word this common is how a question is put (has 6.4, more 6.4, after 6.1, much 6.0), never a
+# concept: the English counterpart of PHRASING_ZIPF_ZH.
+PHRASING_ZIPF_EN = 6.0
 
 
 # The corpus's own words, looked up at index build (`remember`): most questions then never load wordfreq's
@@ -77,7 +81,7 @@ def is_ordinary(word: str) -> bool:
 def is_phrasing(word: str) -> bool:
     """How a question is put, never what it is about: weighs nothing, present in the corpus or not."""
     if word.isascii():
-        return word.lower() in PHRASING_EN
+        return word.lower() in PHRASING_EN or (word.isalpha() and zipf(word) >= PHRASING_ZIPF_EN)
     return zipf(word) >= PHRASING_ZIPF_ZH
 
 
@@ -134,3 +138,26 @@ def is_noun(word: str) -> bool:
 
     tags = [f for _, f in pseg.lcut(word)]
     return len(tags) == 1 and tags[0] in _NOUN_TAGS
+
+
+def question_words(question: str, vocab=()) -> list[str]:
+    """The question's words as asked: jieba words for Chinese, lower-case words for English; a hyphenated
+    word stays whole when the corpus has it so (child-pugh), else it is its parts (viable-cell)."""
+    import jieba
+
+    from .tokens import _WORD, STOP, fold_text, stem
+
+    out = []
+    for m in _WORD.finditer(fold_text(question)):
+        w = m.group()
+        if w.isascii():
+            if "-" in w and stem(w) in vocab:
+                out.append(w)
+                continue
+            for part in w.split("-"):  # viable-cell -> viable, cell
+                part = spell_en(part)
+                if part not in STOP and (len(part) > 1 or part.isdigit()):
+                    out.append(part)
+        else:
+            out.extend(t for t in jieba.cut(w) if len(t) > 1 and t not in STOP)
+    return out

@@ -59,6 +59,9 @@ def discover(texts: list[str]) -> list[str]:
     # and a found word with ordinary words around it (服用华法林, 转换为华法林), are not words of their own.
     kept = [g for g in found if not any(h != g and g in h and counts[h] >= 0.7 * counts[g] for h in found)
             and not any(v != g and v in g and _ordinary(g.replace(v, "", 1), jieba) for v in found)]
+    # The tail of longer words (功能不全 of 肾功能不全 and 肝功能不全) is not taught: jieba would then cut 肝
+    # off as a lone character, and a question about the liver would match the kidney's sentences.
+    kept = [g for g in kept if not any(h != g and g in h for h in kept)]
     return sorted(kept, key=lambda g: (-counts[g], g))
 
 

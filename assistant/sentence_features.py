@@ -1,5 +1,5 @@
 """What answer selection needs of every sentence, computed once at index build instead of at every load:
-its content terms (jieba, the costly part) and the attributes it can answer (`support.sentence_attributes`).
+its content terms (jieba, the costly part) and the attributes it can answer (`attributes.sentence_attributes`).
 
 Stored per version as `sentence_features.json`, one [terms, attributes] pair per sentence in index order
 (the row order of `sentences.npy`). An index built before this file existed is served by computing the same
@@ -20,12 +20,12 @@ ZIPF_FILE = "zipf.json"  # general-language frequency of every corpus word (`lex
 
 
 def features_of(zh: str, en: str, section: str, attributes) -> tuple[frozenset[str], frozenset[str]]:
-    """(terms, attributes) of one sentence; `attributes` is `support.sentence_attributes`."""
+    """(terms, attributes) of one sentence; `attributes` is `attributes.sentence_attributes`."""
     return frozenset(content_terms(f"{zh} {en}") | content_terms(section)), attributes(zh)
 
 
 def compute(passages: list[Passage], texts: dict[str, str]) -> list[tuple[frozenset[str], frozenset[str]]]:
-    from .support import sentence_attributes
+    from .attributes import sentence_attributes
 
     out = []
     for p in passages:

@@ -13,48 +13,18 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from .attributes import LIST_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
 from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
 from .index import Index
-from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, spell_en, zipf
+from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, question_words, zipf
 from .model import Passage, ScoredPassage
-from .quantities import parse_quantities
+from .scope import EXCLUSION, excluded_by
 from .sentence_features import features_of
-from .tokens import _WORD, STOP, content_terms, corpus_part, fold_text, known_word, stem
+from .tokens import content_terms, corpus_part, fold_text, known_word, stem
 
-__all__ = ["Concept", "Sentence", "Support", "SupportScorer", "ATTRIBUTES", "asked_attributes", "LIST_QUESTION",
-           "LIST_HEADER", "ENUMERATION"]
+__all__ = ["Concept", "Sentence", "Support", "SupportScorer"]
 
-# What kind of answer a question wants (question pattern), and how a sentence can give it.
-ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
-    "cost": r"多少钱|费用|价格|价钱|花费|花多少|贵不贵|医保|报销|自费|掏钱|\bcosts?\b|\bprice|expensive|insurance|afford",
-    "sessions": r"几次|多少次|几针|多少针|几个疗程|how many\b.{0,20}\b(shots|injections|sessions|times|treatments)|how often",
-    "duration": r"多久|多长时间|多长|几天|几周|几个月|几年|多少天|多少周|多少个月|多少年|何时|什么时候|how long|"
-                r"how many (days|weeks|months|years|hours)|how soon|when can|duration",
-    "percent": r"比例|百分之|百分比|发生率|有效率|成功率|概率|几率|占多少|\brates?\b|percent|percentage|proportion|"
-               r"how (common|likely)|incidence",
-    "count": r"多少个|几个|多少名|多少例|多少人|几名|几例|多少位|how many|number of",
-    "dose": r"剂量|用量|多大量|\bdoses?\b|dosage",  # "how much" asks for an amount (of anything)
-    "provider": r"品牌|牌子|厂家|厂商|哪家公司|哪家医院|哪个医院|哪里(可以|能)做|\bbrands?\b|manufacturer|which (company|hospital|clinic)",
-    "stop": r"停|\bstop|\bpause|\bhold (off|it)|discontinu|withh",
-    "amount": r"多少|几[个天周月年次名例岁倍]|多大|多高|多低|多长|多重|how (much|many|high|low|big)|what (percentage|proportion|number)",
-    "contact": r"电话|地址|联系方式|预约|挂号|官网|网址|热线|hotline|phone|address|appointment|website|contact|where can i (get|buy)",
-    "bibliographic": r"\bDOI\b|参考文献\s*\[?\d|文献\s*\[\d|第一作者|通信作者|通讯作者|作者是|基金|资助|哪个期刊|哪本杂志|发表在|"
-                     r"收稿|reference\s*\[?\d|first author|corresponding author|\bgrant|funded|which journal|published in",
-}.items()}
-_TIME_UNITS = {"day", "week", "month", "hour"}
-_COST_WORDS = re.compile(r"费用|价格|成本|花费|医保|报销|自费|美元|元|cost|price|expens|insur|dollar|USD", re.I)
-_SESSION = re.compile(r"\d\s*(次|针|个疗程)|[一二两三四五六七八九十]\s*(次|针|个疗程)|\b\d+\s*(sessions?|injections?|times)\b|"
-                      r"\b(once|twice|single|one|two|three)\s+(session|injection|shot)s?", re.I)
-_PROVIDER = re.compile(r"®|™|品牌|厂家|厂商|\bbrand|manufacturer", re.I)
-_STOP_WORDS = re.compile(r"停|stop|pause|discontinu|withh|hold", re.I)
-_BIBLIO = re.compile(r"\bDOI\b|《[^》]{2,40}》\s*(杂志|期刊)|杂志(发表|刊登)|\bjournal\b|基金|grant|funded", re.I)
-_CONTACT = re.compile(r"\d{3,4}[- ]?\d{7,8}|1[3-9]\d{9}|https?://|www\.|地址[:：]|电话[:：]|热线", re.I)
-# A dose is an amount of a drug or cells ("3 mg/d", "25 IU/kg", "5000 万个细胞", "剂量减少25%"), not any
-# figure ("CHA2DS2-VASc评分≥2分", "INR≤3.0时开始服用利伐沙班").
-_DOSE = re.compile(r"\d\s*(mg|g|μg|µg|ug|mcg|IU|U|ml|mL|mmol|片|粒|支|袋|万|亿|million|billion)(?![A-Za-z])|"
-                   r"剂量|用量|\bdos(e|es|age|ing)\b", re.I)
-_DIGIT = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次]")
 # A further sentence joins the answer when it covers another part of the question (>= 10 % of the
 # weight) and is itself about the question (>= 35 % coverage): multi-part questions get every part.
 MIN_PART_GAIN = 0.10
@@ -62,11 +32,9 @@ MIN_PART_COVERAGE = 0.35
 # A question must name at least one concept (about one rare-ish word's idf); "And for patients
 # over 75?" on its own asks about nothing the sources could answer.
 MIN_CONCEPT_WEIGHT = 1.0
-# A guideline's own scope statement ("本共识不涉及…", "does not cover …"); what follows the cue is excluded.
-EXCLUSION = re.compile(r"不涉及|不包括|不适用于|未涉及|不在本(共识|指南)[^。]*范围|超出本(共识|指南)|"
-                       r"does not (cover|address|apply to)|not covered|beyond the scope|outside the scope", re.I)
-EXCLUSION_MIN_WEIGHT = 1.5  # a concept rare enough to be what the question is about
 CONTEXT_CREDIT = 0.5
+SUBJECT_MIN_MENTIONS = 20  # sentences: a concept this present, and
+SUBJECT_SHARE = 1.0  # all in one document (the seeds share MSCs, 注射: 90 % was too loose), is its subject
 # e5 similarities are compressed (unrelated 0.79, paraphrase 0.92): what counts is the part above the floor.
 DENSE_FLOOR = 0.80
 DENSE_WEIGHT = 3.0
@@ -82,80 +50,8 @@ RANK_BONUS = 0.05  # the passage's retrieval rank breaks ties between equally co
 PRECISION_WEIGHT = 0.3  # per figure of the question the sentence repeats ("eGFR 30-44" -> the 30～44 row)
 LISTS_PER_ANSWER = 2  # a list question may get two fully covering lists (绝对禁忌证 and 相对禁忌证)
 LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① …", "A、B、C") beats one that names one item
-# A question asking for a list, and a sentence that gives one (a header or an enumeration).
-LIST_QUESTION = re.compile(r"哪些|有哪几|包括什么|包括哪|都有什么|有什么(?!用|区别|不同)|列出|\blist\b|what are the|"
-                           r"which (conditions|patients|drugs|factors|items|signs)|name the", re.I)
-LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
-ENUMERATION = re.compile(r"(包括|如下|以下)[^。]*[：:]|[①⑴]|（1）|\(1\)|[^、]+、[^、]+、[^、]+")
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
-
-
-def asked_attributes(question: str) -> list[str]:
-    """Attributes the question asks for; a 'how many sessions' question is not a count question."""
-    found = [k for k, rx in ATTRIBUTES.items() if rx.search(question)]
-    if "sessions" in found and "count" in found:
-        found.remove("count")
-    if "stop" in found and len(found) > 1:
-        found.remove("stop")  # "停几天": the duration sentence of a washout already says 停
-    if "amount" in found and len(found) > 1:
-        found.remove("amount")  # a more specific attribute says what kind of amount
-    return found
-
-
-def sentence_attributes(text: str) -> frozenset[str]:
-    """Attributes a sentence can answer, from the amounts it states."""
-    out = set()
-    qs = parse_quantities(text)
-    if qs or _DIGIT.search(text):
-        out |= {"count", "amount"}
-        if _DOSE.search(text):
-            out.add("dose")
-    if _CONTACT.search(text):
-        out.add("contact")
-    if _BIBLIO.search(text):
-        out.add("bibliographic")
-    if _STOP_WORDS.search(text):
-        out.add("stop")
-    if _PROVIDER.search(text):
-        out.add("provider")
-    for q in qs:
-        if q.unit in _TIME_UNITS or (q.unit == "year" and not 1900 <= q.low <= 2100 and "岁" not in q.text):
-            out.add("duration")
-        if q.unit == "percent":
-            out.add("percent")
-        if q.unit in ("usd", "cny"):
-            out.add("cost")
-    if _COST_WORDS.search(text):
-        out.add("cost")
-    if _SESSION.search(text):
-        out.add("sessions")
-    if LIST_HEADER.search(text) or ENUMERATION.search(text):
-        out.add("list")
-    return frozenset(out)
-
-
-def _words(question: str) -> list[str]:
-    """The question's words as asked: jieba words for Chinese, lower-case words for English."""
-    import jieba
-
-    out = []
-    for m in _WORD.finditer(fold_text(question)):
-        w = m.group()
-        if w.isascii():
-            for part in w.split("-"):  # viable-cell -> viable, cell
-                part = spell_en(part)
-                if part not in STOP and (len(part) > 1 or part.isdigit()):
-                    out.append(part)
-        else:
-            out.extend(t for t in jieba.cut(w) if len(t) > 1 and t not in STOP)
-    return out
-
-
-def _counts_asked_noun(text: str, concepts: list["Concept"]) -> bool:
-    """"298个膝关节" for "纳入了多少个膝关节": a number right before the noun the question counts."""
-    return any(c.word and not c.word.isascii() and re.search(rf"\d\s*[个名例项位]?{re.escape(c.word)}", text)
-               for c in concepts)
 
 
 @dataclass(frozen=True)
@@ -236,6 +132,7 @@ class SupportScorer:
             for t in s.terms:
                 self.df[t] = self.df.get(t, 0) + 1
         self._every = every
+        self._scope = [s for s in every if EXCLUSION.search(s.zh) or EXCLUSION.search(s.en)]
         # A document's title names its topic for every sentence of it ("甲氨蝶呤治疗类风湿关节炎…共识":
         # its "MTX起始剂量为…" is about RA without saying so).
         self._titles = {d: (fold_text(m.title), frozenset(content_terms(m.title))) for d, m in index.sources.items()}
@@ -243,6 +140,7 @@ class SupportScorer:
         self._interventions = [form_pattern(t.forms) for t in glossary.terms if t.kind == "intervention" and t.forms]
         self.unknown_idf = math.log(1 + self.n) * ABSENT_IDF_FACTOR
         self._weights: dict[str, float] = {}
+        self._subjects: dict[str, str | None] = {}
         self._dfs: dict[str, int] = {}
 
     # -- concepts ----------------------------------------------------------------------------
@@ -253,7 +151,7 @@ class SupportScorer:
         for c in out:
             question = c.pattern.sub(" ", question)  # type: ignore[union-attr]
         seen = set()
-        words = _words(question)
+        words = question_words(question, self.df)
         alts = lookup(self.bilingual, [w for w in words if w.isascii()])
         for word in words:
             token = self._known(word)
@@ -385,9 +283,27 @@ class SupportScorer:
             yield t
             prev = t
 
+    def subject_doc(self, c: Concept) -> str | None:
+        """The document a concept is the subject of: nearly all its many mentions are there (华法林 in a
+        warfarin consensus). A question about it is not answered from another document's sentence."""
+        if c.label not in self._subjects:
+            by_doc: dict[str, int] = {}
+            for x in self._every:
+                if self.covers(c, x):
+                    by_doc[x.passage.doc_id] = by_doc.get(x.passage.doc_id, 0) + 1
+            total = sum(by_doc.values())
+            doc = max(by_doc, key=by_doc.get) if by_doc else None
+            self._subjects[c.label] = (doc if total >= SUBJECT_MIN_MENTIONS and by_doc[doc] >= SUBJECT_SHARE * total
+                                       else None)
+        return self._subjects[c.label]
+
     def on_subject(self, concepts: list[Concept], s: Sentence) -> bool:
         """The sentence is not about another intervention than the one asked about: it (or its section)
-        names the asked interventions, or names none and inherits its document's subject."""
+        names the asked interventions, or names none and inherits its document's subject; and a concept
+        that is one document's subject is named by a sentence from any other document."""
+        if any((d := self.subject_doc(c)) is not None and d != s.passage.doc_id and not self.covers(c, s)
+               for c in concepts if self.weight(c) > 0 and not (c.word and is_ordinary(c.word))):
+            return False
         asked = [c for c in concepts if c.intervention]
         if all(self.covers(c, s, with_context=True) for c in asked):
             return True
@@ -441,7 +357,7 @@ class SupportScorer:
             best = max((r for r in on_subject if a in r[0].attrs and self._amount_on_topic(r[0], a, concepts)
                         and self._has_key(key, r[0])),
                        default=None,
-                       key=lambda r: r[2] + (0.2 if _counts_asked_noun(r[0].zh, concepts) else 0.0))
+                       key=lambda r: r[2] + (0.2 if counts_asked_noun(r[0].zh, concepts) else 0.0))
             if best is None:
                 answered = False
                 continue
@@ -467,23 +383,8 @@ class SupportScorer:
         joint = sum(self.weight(c) for c in checkable if c.label in covered) / part if part > 0 else float(bool(chosen))
         missing = [c.label for c in checkable if c.label not in covered and self.weight(c) > 0]
         answered = answered and total >= MIN_CONCEPT_WEIGHT  # phrasing alone asks about nothing
-        excluded = self._excluded(concepts, [r[0] for r in ranked], [x for x, _ in chosen])
+        docs = {h.passage.doc_id for h in hits}  # a scope statement of the documents retrieved, wherever it stands
+        scope = [x for x in self._scope if x.passage.doc_id in docs]
+        excluded = excluded_by(self, concepts, [r[0] for r in ranked] + scope, [x for x, _ in chosen])
         return Support(joint, dense, missing, chosen, attrs, answered, attr_cov, excluded)
 
-    def _excluded(self, concepts: list[Concept], candidates: list[Sentence], chosen: list[Sentence]) -> Sentence | None:
-        """A sentence saying the guideline does not cover something the question asks about
-        ("本共识…不涉及…银屑病关节炎…") that no other chosen sentence answers: the source's own refusal."""
-        answers = [s for s in chosen if not (EXCLUSION.search(s.zh) or EXCLUSION.search(s.en))]
-        for s in candidates:
-            text = s.zh if EXCLUSION.search(s.zh) else s.en
-            m = EXCLUSION.search(text)
-            if not m:
-                continue
-            tail = text[m.start():]
-            for c in concepts:
-                if c.intervention or self.weight(c) < EXCLUSION_MIN_WEIGHT:
-                    continue
-                named = c.pattern.search(tail) if c.pattern is not None else (c.word or c.token).lower() in tail.lower()
-                if named and not any(self.covers(c, x) for x in answers):
-                    return s
-        return None

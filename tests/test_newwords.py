@@ -27,3 +27,18 @@ def test_a_drug_jieba_does_not_know_is_learnt_and_phrases_around_it_are_not():
 def test_installed_words_cut_a_question_like_the_index():
     install(discover([TEXT]))
     assert "华法林" in jieba.lcut("刚开始吃华法林第三天") and "胺碘酮" in jieba.lcut("要加胺碘酮")
+
+
+def test_the_tail_of_longer_words_is_not_taught():
+    """功能不全 of 肾功能不全: taught alone, jieba would cut 肝 off 肝功能不全 and lose the organ."""
+    kidney = "肾功能不全患者应减量，肾功能不全者慎用，合并肾功能不全时监测，伴肾功能不全或透析，对于肾功能不全的老年人，"
+    liver = "肝功能不全患者应减量，肝功能不全者慎用，合并肝功能不全时监测，伴肝功能不全或腹水，对于肝功能不全的老年人，"
+    words = discover([kidney * 2 + liver * 2])
+    assert "功能不全" not in words
+
+
+def test_very_common_english_words_are_phrasing():
+    from assistant.lexicon import is_phrasing
+
+    assert all(is_phrasing(w) for w in ("has", "more", "after", "within", "once"))
+    assert not any(is_phrasing(w) for w in ("warfarin", "bleeding", "surgery", "days", "kidney"))

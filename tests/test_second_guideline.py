@@ -92,6 +92,13 @@ def test_the_seed_faq_never_answers_about_another_guidelines_drug(byog):
     assert all(c.doc_id == "mtx-ra-consensus-2025" for c in ans.citations + ans.see_also)
 
 
+def test_the_scope_statement_refuses_wherever_it_stands(byog):
+    """"本共识…不涉及幼年特发性关节炎…" answers a question about that disease, even when retrieval ranks
+    dose passages first."""
+    ans = byog.ask("幼年特发性关节炎的孩子甲氨蝶呤起始剂量是多少？")
+    assert ans.refused and "不涉及" in ans.text and "mg/周" not in ans.text.split("不涉及")[0], ans.text
+
+
 def test_the_title_names_the_topic_of_every_sentence(byog):
     """"推荐起始剂量" about 类风湿关节炎: the dose sentences never say RA; the title does."""
     ans = byog.ask("甲氨蝶呤治疗类风湿关节炎的推荐起始剂量是多少？")

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.crosslingual import corpus_dictionary, english_keys, lookup
 from assistant.lexicon import absent_weight, is_ordinary, spell_en
-from assistant.support import asked_attributes, sentence_attributes
+from assistant.attributes import asked_attributes, sentence_attributes
 
 MSC_DOSE = "间充质干细胞常用剂量是多少?"
 
@@ -115,7 +115,7 @@ def test_a_list_header_brings_its_items(assistant):
 
 def test_list_question_gets_the_lists_whole():
     """"禁忌证有哪些" is answered by the sentences that list, not by one table row that names one item."""
-    from assistant.support import ENUMERATION, LIST_QUESTION, sentence_attributes
+    from assistant.attributes import ENUMERATION, LIST_QUESTION, sentence_attributes
 
     assert LIST_QUESTION.search("甲氨蝶呤的禁忌证有哪些？") and not LIST_QUESTION.search("甲氨蝶呤最多吃多少？")
     assert "list" in sentence_attributes("MTX的绝对禁忌证包括：① 妊娠及哺乳期；")
@@ -158,3 +158,29 @@ def test_a_dose_is_an_amount_of_a_drug_not_any_figure():
     assert "dose" not in sentence_attributes("CHA2DS2-VASc评分男性≥2分，推荐口服抗凝治疗；")
     assert "dose" not in sentence_attributes("INR≤3.0时开始服用利伐沙班。")
     assert asked_attributes("By how much does it reduce VAS pain?") == ["amount"]
+
+
+def test_hyphenated_names_stay_whole_when_the_corpus_has_them_so():
+    from assistant.lexicon import question_words as _words
+
+    assert "child-pugh" in _words("Child-Pugh C cirrhosis?", {"child-pugh"})
+    assert _words("viable-cell count?", {"viabl"})[:2] == ["viable", "cell"]
+
+
+def test_a_numbered_reference_question_is_bibliographic():
+    assert "bibliographic" in asked_attributes("这篇共识的参考文献第45条是什么？")
+    assert "bibliographic" in asked_attributes("第12篇文献是谁写的？")
+
+
+@pytest.mark.integration
+def test_one_documents_subject_is_not_answered_from_another(assistant):
+    """软骨下 is the BMAC article's alone: an ASPN sentence that does not name it does not answer for it
+    (how the seed PRP cost sentence answered "华法林一盒多少钱" on a warfarin guideline)."""
+    from assistant.support import Concept
+
+    sc = assistant.scorer
+    c = Concept("软骨下", token="软骨下", word="软骨下")
+    assert sc.subject_doc(c) == "bmac-subchondral-knee-oa"
+    aspn = next(s for s in sc._every if s.passage.doc_id.startswith("aspn") and "软骨下" not in s.zh)
+    assert not sc.on_subject([c], aspn)
+    assert sc.subject_doc(Concept("治疗", token="治疗", word="治疗")) is None  # in both documents

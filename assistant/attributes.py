@@ -1,0 +1,95 @@
+"""What a question asks for (a duration, a rate, a dose, a list, a reference…) and what a sentence
+can give: the attribute half of answerability (`support`), computed for every sentence at index build.
+"""
+from __future__ import annotations
+
+import re
+
+from .quantities import parse_quantities
+
+__all__ = ["ATTRIBUTES", "asked_attributes", "sentence_attributes", "counts_asked_noun", "LIST_QUESTION", "LIST_HEADER", "ENUMERATION"]
+
+# What kind of answer a question wants (question pattern), and how a sentence can give it.
+ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
+    "cost": r"多少钱|费用|价格|价钱|花费|花多少|贵不贵|医保|报销|自费|掏钱|\bcosts?\b|\bprice|expensive|insurance|afford",
+    "sessions": r"几次|多少次|几针|多少针|几个疗程|how many\b.{0,20}\b(shots|injections|sessions|times|treatments)|how often",
+    "duration": r"多久|多长时间|多长|几天|几周|几个月|几年|多少天|多少周|多少个月|多少年|何时|什么时候|how long|"
+                r"how many (days|weeks|months|years|hours)|how soon|when can|duration",
+    "percent": r"比例|百分之|百分比|发生率|有效率|成功率|概率|几率|占多少|\brates?\b|percent|percentage|proportion|"
+               r"how (common|likely)|incidence",
+    "count": r"多少个|几个|多少名|多少例|多少人|几名|几例|多少位|how many|number of",
+    "dose": r"剂量|用量|多大量|\bdoses?\b|dosage",  # "how much" asks for an amount (of anything)
+    "provider": r"品牌|牌子|厂家|厂商|哪家公司|哪家医院|哪个医院|哪里(可以|能)做|\bbrands?\b|manufacturer|which (company|hospital|clinic)",
+    "stop": r"停|\bstop|\bpause|\bhold (off|it)|discontinu|withh",
+    "amount": r"多少|几[个天周月年次名例岁倍]|多大|多高|多低|多长|多重|how (much|many|high|low|big)|what (percentage|proportion|number)",
+    "contact": r"电话|地址|联系方式|预约|挂号|官网|网址|热线|hotline|phone|address|appointment|website|contact|where can i (get|buy)",
+    "bibliographic": r"\bDOI\b|参考文献\s*(第\s*)?\[?\d|第\s*\d+\s*[条篇](参考)?文献|文献\s*\[\d|第一作者|通信作者|通讯作者|作者是|基金|资助|哪个期刊|哪本杂志|发表在|"
+                     r"收稿|reference\s*\[?\d|first author|corresponding author|\bgrant|funded|which journal|published in",
+}.items()}
+_TIME_UNITS = {"day", "week", "month", "hour"}
+_COST_WORDS = re.compile(r"费用|价格|成本|花费|医保|报销|自费|美元|元|cost|price|expens|insur|dollar|USD", re.I)
+_SESSION = re.compile(r"\d\s*(次|针|个疗程)|[一二两三四五六七八九十]\s*(次|针|个疗程)|\b\d+\s*(sessions?|injections?|times)\b|"
+                      r"\b(once|twice|single|one|two|three)\s+(session|injection|shot)s?", re.I)
+_PROVIDER = re.compile(r"®|™|品牌|厂家|厂商|\bbrand|manufacturer", re.I)
+_STOP_WORDS = re.compile(r"停|stop|pause|discontinu|withh|hold", re.I)
+_BIBLIO = re.compile(r"\bDOI\b|《[^》]{2,40}》\s*(杂志|期刊)|杂志(发表|刊登)|\bjournal\b|基金|grant|funded", re.I)
+_CONTACT = re.compile(r"\d{3,4}[- ]?\d{7,8}|1[3-9]\d{9}|https?://|www\.|地址[:：]|电话[:：]|热线", re.I)
+# A dose is an amount of a drug or cells ("3 mg/d", "25 IU/kg", "5000 万个细胞", "剂量减少25%"), not any
+# figure ("CHA2DS2-VASc评分≥2分", "INR≤3.0时开始服用利伐沙班").
+_DOSE = re.compile(r"\d\s*(mg|g|μg|µg|ug|mcg|IU|U|ml|mL|mmol|片|粒|支|袋|万|亿|million|billion)(?![A-Za-z])|"
+                   r"剂量|用量|\bdos(e|es|age|ing)\b", re.I)
+_DIGIT = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次]")
+# A question asking for a list, and a sentence that gives one (a header or an enumeration).
+LIST_QUESTION = re.compile(r"哪些|有哪几|包括什么|包括哪|都有什么|有什么(?!用|区别|不同)|列出|\blist\b|what are the|"
+                           r"which (conditions|patients|drugs|factors|items|signs)|name the", re.I)
+LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
+ENUMERATION = re.compile(r"(包括|如下|以下)[^。]*[：:]|[①⑴]|（1）|\(1\)|[^、]+、[^、]+、[^、]+")
+
+def asked_attributes(question: str) -> list[str]:
+    """Attributes the question asks for; a 'how many sessions' question is not a count question."""
+    found = [k for k, rx in ATTRIBUTES.items() if rx.search(question)]
+    if "sessions" in found and "count" in found:
+        found.remove("count")
+    if "stop" in found and len(found) > 1:
+        found.remove("stop")  # "停几天": the duration sentence of a washout already says 停
+    if "amount" in found and len(found) > 1:
+        found.remove("amount")  # a more specific attribute says what kind of amount
+    return found
+
+
+def sentence_attributes(text: str) -> frozenset[str]:
+    """Attributes a sentence can answer, from the amounts it states."""
+    out = set()
+    qs = parse_quantities(text)
+    if qs or _DIGIT.search(text):
+        out |= {"count", "amount"}
+        if _DOSE.search(text):
+            out.add("dose")
+    if _CONTACT.search(text):
+        out.add("contact")
+    if _BIBLIO.search(text):
+        out.add("bibliographic")
+    if _STOP_WORDS.search(text):
+        out.add("stop")
+    if _PROVIDER.search(text):
+        out.add("provider")
+    for q in qs:
+        if q.unit in _TIME_UNITS or (q.unit == "year" and not 1900 <= q.low <= 2100 and "岁" not in q.text):
+            out.add("duration")
+        if q.unit == "percent":
+            out.add("percent")
+        if q.unit in ("usd", "cny"):
+            out.add("cost")
+    if _COST_WORDS.search(text):
+        out.add("cost")
+    if _SESSION.search(text):
+        out.add("sessions")
+    if LIST_HEADER.search(text) or ENUMERATION.search(text):
+        out.add("list")
+    return frozenset(out)
+
+
+def counts_asked_noun(text: str, concepts: list) -> bool:
+    """"298个膝关节" for "纳入了多少个膝关节": a number right before the noun the question counts."""
+    return any(c.word and not c.word.isascii() and re.search(rf"\d\s*[个名例项位]?{re.escape(c.word)}", text)
+               for c in concepts)
