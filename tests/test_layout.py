@@ -10,8 +10,9 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "assistant"
 MAX_LINES = 400
-# support.py is being split by its owner (answerability); nothing else may pass MAX_LINES.
-LONG_ALLOWED = {"assistant.support"}
+# Modules allowed over MAX_LINES: none since support.py was split (main d48703a: 390 lines); add one only with
+# a comment saying who is splitting it.
+LONG_ALLOWED: set[str] = set()
 # what the guard must never reach: retrieval, answer composition and the layers above them
 RETRIEVAL = {"assistant." + m for m in ("retrieve", "index", "embed", "query_embed", "support", "fusion", "compose",
                                         "crosslingual", "lexicon", "sentence_features", "terms", "glossary",
