@@ -184,3 +184,8 @@ def test_one_documents_subject_is_not_answered_from_another(assistant):
     aspn = next(s for s in sc._every if s.passage.doc_id.startswith("aspn") and "软骨下" not in s.zh)
     assert not sc.on_subject([c], aspn)
     assert sc.subject_doc(Concept("治疗", token="治疗", word="治疗")) is None  # in both documents
+
+
+def test_minutes_are_a_duration_and_chinese_units_a_dose():
+    assert "duration" in sentence_attributes("每次冷敷15分钟。") and "duration" in sentence_attributes("推注不少于20 min。")
+    assert "dose" in sentence_attributes("吗啡每4小时口服5毫克。") and "dose" in sentence_attributes("每72小时更换1贴。")
