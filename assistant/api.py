@@ -32,6 +32,7 @@ from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
 from . import newwords
 from .glossary import Glossary, install_jieba_terms, install_learnt_terms, load_glossary
+from .homophones import correct
 from . import index as index_mod
 from .index import Index, build, current_version, pointer_path
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
@@ -288,6 +289,7 @@ class Assistant:
         vocab = self.index.zipf  # every corpus word
         joins = [w for w in zh if w not in vocab and not known_word(w)]  # jieba's HMM joins: 吃华法林
         same = chinese_groups(zh, self.index.synonyms) + [(w, p) for w in joins if (p := corpus_part(w, vocab))]
+        same += [(w, h) for w in zh if w not in vocab and (h := correct(question, w, self.index.homophones))]
         if same:  # 怀孕 -> 妊娠, 吃华法林 -> 华法林: the guideline's word for the question's
             expanded += " " + " ".join(dict.fromkeys(w for g in same for w in g[1:]))
             groups += same

@@ -26,7 +26,7 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
-from . import ingest_journal, lease, newwords, orphans, provenance, sentence_features
+from . import homophones, ingest_journal, lease, newwords, orphans, provenance, sentence_features
 from .chunk import chunk, fixed_chunks
 from .config import Settings
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
@@ -39,10 +39,11 @@ from .terms import learn_terms
 from .tokens import tokenize
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-INDEX_FORMAT = 10  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
+INDEX_FORMAT = 11  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
 # 5: sentence_features.json (terms and attributes of every sentence, so a load does no jieba work), zipf.json
 # 6: provenance in sources.json (added_by, sha256, added_at); 7: glosses.json (English glosses of corpus words);
-# 8: synonyms.json (Chinese words the corpus lacks -> its words of the same meaning); 9: words.json; 10: dose and minute attributes
+# 8: synonyms.json (Chinese words the corpus lacks -> its words of the same meaning); 9: words.json; 10: dose and minute attributes;
+# 11: homophones.json (sound keys of corpus terms, for typos like 华发林)
 _VERSION = re.compile(r"[0-9a-f]{12}")
 _TMP = re.compile(r"\.tmp-([0-9a-f]{12})-(\d+)")
 
@@ -303,6 +304,11 @@ def _build_version(settings: Settings, chunking: str, progress: bool | None, rep
     bm25.save(str(tmp / "bm25"))
     features = sentence_features.compute(passages, texts)
     sentence_features.save(tmp / sentence_features.FILE, features)
+    used: dict[str, int] = {}
+    for terms, _ in features:
+        for t in terms:
+            used[t] = used.get(t, 0) + 1
+    (tmp / homophones.FILE).write_text(json.dumps(homophones.sound_index(used), ensure_ascii=False), encoding="utf-8")
     (tmp / sentence_features.ZIPF_FILE).write_text(json.dumps(sentence_features.zipf_table(features),
                                                               ensure_ascii=False), encoding="utf-8")
 
@@ -424,6 +430,7 @@ class Index:
     glosses: dict[str, str] = field(default_factory=dict, repr=False)  # corpus Chinese word -> English gloss
     synonyms: dict[str, list[str]] = field(default_factory=dict, repr=False)  # absent word -> corpus words
     words: list[str] = field(default_factory=list, repr=False)  # its words jieba's dictionary lacks (`newwords`)
+    homophones: dict[str, str] = field(default_factory=dict, repr=False)  # sound key -> corpus word
 
     @property
     def learnt_terms(self) -> list[tuple[str, dict]]:
@@ -490,7 +497,7 @@ class Index:
         return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors,
                    sentence_features=sentence_features.load(root), zipf=sentence_features.load_zipf(root),
                    glosses=load_glosses(root), synonyms=load_table(root, SYNONYM_FILE),
-                   words=load_table(root, newwords.FILE) or [])
+                   words=load_table(root, newwords.FILE) or [], homophones=load_table(root, homophones.FILE))
 
     def dense_search(self, query_vec: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(passage id, cosine similarity), best view (zh or en) per passage."""
