@@ -25,6 +25,7 @@ from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
 from .glossary import Glossary
 from .guard.patient import PatientContext
+from .homophones import correct
 from .index import Index, build
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
 from .lexicon import GENERIC, PHRASING_EN, is_phrasing
@@ -113,6 +114,7 @@ class Assistant(LiveIndex):
         vocab = self.index.zipf  # every corpus word
         joins = [w for w in zh if w not in vocab and not known_word(w)]  # jieba's HMM joins: 吃华法林
         same = chinese_groups(zh, self.index.synonyms) + [(w, p) for w in joins if (p := corpus_part(w, vocab))]
+        same += [(w, h) for w in zh if w not in vocab and (h := correct(question, w, self.index.homophones))]
         if same:  # 怀孕 -> 妊娠, 吃华法林 -> 华法林: the guideline's word for the question's
             expanded += " " + " ".join(dict.fromkeys(w for g in same for w in g[1:]))
             groups += same

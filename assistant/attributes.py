@@ -27,6 +27,7 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
                      r"收稿|reference\s*\[?\d|first author|corresponding author|\bgrant|funded|which journal|published in",
 }.items()}
 _TIME_UNITS = {"day", "week", "month", "hour"}
+_SHORT_TIME = re.compile(r"\d\s*(分钟|min\b|minutes?\b|秒|seconds?\b)", re.I)  # not units of `quantities`
 _COST_WORDS = re.compile(r"费用|价格|成本|花费|医保|报销|自费|美元|元|cost|price|expens|insur|dollar|USD", re.I)
 _SESSION = re.compile(r"\d\s*(次|针|个疗程)|[一二两三四五六七八九十]\s*(次|针|个疗程)|\b\d+\s*(sessions?|injections?|times)\b|"
                       r"\b(once|twice|single|one|two|three)\s+(session|injection|shot)s?", re.I)
@@ -36,7 +37,8 @@ _BIBLIO = re.compile(r"\bDOI\b|《[^》]{2,40}》\s*(杂志|期刊)|杂志(发�
 _CONTACT = re.compile(r"\d{3,4}[- ]?\d{7,8}|1[3-9]\d{9}|https?://|www\.|地址[:：]|电话[:：]|热线", re.I)
 # A dose is an amount of a drug or cells ("3 mg/d", "25 IU/kg", "5000 万个细胞", "剂量减少25%"), not any
 # figure ("CHA2DS2-VASc评分≥2分", "INR≤3.0时开始服用利伐沙班").
-_DOSE = re.compile(r"\d\s*(mg|g|μg|µg|ug|mcg|IU|U|ml|mL|mmol|片|粒|支|袋|万|亿|million|billion)(?![A-Za-z])|"
+_DOSE = re.compile(r"\d\s*(mg|g|μg|µg|ug|mcg|IU|U|ml|mL|mmol|毫克|微克|克|毫升|单位|片|粒|丸|贴|支|袋|万|亿|million|billion)"
+                   r"(?![A-Za-z])|"
                    r"剂量|用量|\bdos(e|es|age|ing)\b", re.I)
 _DIGIT = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次]")
 # A question asking for a list, and a sentence that gives one (a header or an enumeration).
@@ -80,6 +82,8 @@ def sentence_attributes(text: str) -> frozenset[str]:
             out.add("percent")
         if q.unit in ("usd", "cny"):
             out.add("cost")
+    if _SHORT_TIME.search(text):
+        out.add("duration")  # "冷敷15分钟", "不少于20 min"
     if _COST_WORDS.search(text):
         out.add("cost")
     if _SESSION.search(text):

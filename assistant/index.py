@@ -25,7 +25,7 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
-from . import ingest_journal, lease, newwords, sentence_features
+from . import homophones, ingest_journal, lease, newwords, sentence_features
 from .config import Settings
 from .crosslingual import GLOSS_FILE, SYNONYM_FILE, corpus_dictionary, glosses, load_glosses, load_table, synonyms
 from .documents import prepare, source_paths
@@ -38,10 +38,11 @@ from .versions import (chroma_client, chunking_label, collect, collection_exists
                        flip, is_complete)
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-INDEX_FORMAT = 9  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
+INDEX_FORMAT = 11  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
 # 5: sentence_features.json (terms and attributes of every sentence, so a load does no jieba work), zipf.json
 # 6: provenance in sources.json (added_by, sha256, added_at); 7: glosses.json (English glosses of corpus words);
-# 8: synonyms.json (Chinese words the corpus lacks -> its words of the same meaning); 9: words.json
+# 8: synonyms.json (Chinese words the corpus lacks -> its words of the same meaning); 9: words.json; 10: dose and minute attributes;
+# 11: homophones.json (sound keys of corpus terms, for typos like 华发林)
 
 
 @dataclass
@@ -224,7 +225,8 @@ def _fill_collection(settings: Settings, client, version: str, views: list[tuple
 def _write_lexical(settings: Settings, tmp: Path, passages: list[Passage], texts: dict[str, str],
                    understood: list[dict]) -> None:
     """3. BM25 over jieba tokens of both languages (learnt terms and the corpus's new words kept whole, as at
-    query time) and the sentence features (terms and attributes of every sentence) with the corpus's word frequencies."""
+    query time), the sentence features (terms and attributes of every sentence) with the corpus's word frequencies,
+    and the sound keys of its terms (homophones: typos like 华发林)."""
     install_learnt_terms(load_glossary(str(settings.corpus_dir / "glossary.tsv")).with_terms(
         [(u["doc_id"], t) for u in understood for t in u["terms"]]))
     words = newwords.discover([p.text for p in passages])  # 华法林: jieba would cut it, or glue it to 吃
@@ -235,6 +237,11 @@ def _write_lexical(settings: Settings, tmp: Path, passages: list[Passage], texts
     bm25.save(str(tmp / "bm25"))
     features = sentence_features.compute(passages, texts)
     sentence_features.save(tmp / sentence_features.FILE, features)
+    used: dict[str, int] = {}
+    for terms, _ in features:
+        for t in terms:
+            used[t] = used.get(t, 0) + 1
+    (tmp / homophones.FILE).write_text(json.dumps(homophones.sound_index(used), ensure_ascii=False), encoding="utf-8")
     (tmp / sentence_features.ZIPF_FILE).write_text(json.dumps(sentence_features.zipf_table(features),
                                                               ensure_ascii=False), encoding="utf-8")
 
@@ -259,6 +266,7 @@ class Index:
     glosses: dict[str, str] = field(default_factory=dict, repr=False)  # corpus Chinese word -> English gloss
     synonyms: dict[str, list[str]] = field(default_factory=dict, repr=False)  # absent word -> corpus words
     words: list[str] = field(default_factory=list, repr=False)  # its words jieba's dictionary lacks (`newwords`)
+    homophones: dict[str, str] = field(default_factory=dict, repr=False)  # sound key -> corpus word
 
     @property
     def learnt_terms(self) -> list[tuple[str, dict]]:
@@ -325,7 +333,7 @@ class Index:
         return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors,
                    sentence_features=sentence_features.load(root), zipf=sentence_features.load_zipf(root),
                    glosses=load_glosses(root), synonyms=load_table(root, SYNONYM_FILE),
-                   words=load_table(root, newwords.FILE) or [])
+                   words=load_table(root, newwords.FILE) or [], homophones=load_table(root, homophones.FILE))
 
     def dense_search(self, query_vec: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(passage id, cosine similarity), best view (zh or en) per passage."""

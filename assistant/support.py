@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from .attributes import LIST_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
 from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
+from .homophones import correct
 from .index import Index
 from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, question_words, zipf
 from .model import Passage, ScoredPassage
@@ -108,6 +109,7 @@ class SupportScorer:
         self.bilingual = bilingual or {}
         self.glosses: dict[str, str] = getattr(index, "glosses", None) or {}  # for untranslated English answers
         self.synonyms: dict[str, list[str]] = getattr(index, "synonyms", None) or {}  # 怀孕 -> 妊娠
+        self.homophones: dict[str, str] = getattr(index, "homophones", None) or {}  # sound -> corpus word
         self.vectors = index.sentence_vectors
         self.sentences: dict[str, list[Sentence]] = {}
         order = 0
@@ -155,6 +157,8 @@ class SupportScorer:
         alts = lookup(self.bilingual, [w for w in words if w.isascii()])
         for word in words:
             token = self._known(word)
+            if token not in self.df and not word.isascii():
+                token = correct(question, word, self.homophones) or token  # 华发林 -> 华法林
             if token not in seen and not _NUMERIC_TOKEN.fullmatch(word):  # numbers are the guard's business
                 seen.add(token)
                 alt = alts.get(word, ()) if word.isascii() else () if token in self.df else self.synonyms.get(word, ())

@@ -184,3 +184,19 @@ def test_one_documents_subject_is_not_answered_from_another(assistant):
     aspn = next(s for s in sc._every if s.passage.doc_id.startswith("aspn") and "软骨下" not in s.zh)
     assert not sc.on_subject([c], aspn)
     assert sc.subject_doc(Concept("治疗", token="治疗", word="治疗")) is None  # in both documents
+
+
+def test_minutes_are_a_duration_and_chinese_units_a_dose():
+    assert "duration" in sentence_attributes("每次冷敷15分钟。") and "duration" in sentence_attributes("推注不少于20 min。")
+    assert "dose" in sentence_attributes("吗啡每4小时口服5毫克。") and "dose" in sentence_attributes("每72小时更换1贴。")
+
+
+def test_homophone_typos_of_terms_find_the_corpus_term():
+    """pinyin input picks a character of the same sound: 华发林 / 华法令 for 华法林; two-character words never."""
+    from assistant.homophones import correct, sound, sound_index
+
+    index = sound_index({"华法林": 300, "凝血酶原": 12, "试验": 40})
+    assert sound("华法令") == sound("华法林") == "hua fa lin"
+    assert correct("华发林吃了几天才起效？", "华发", index) == "华法林"  # jieba: 华发 / 林
+    assert correct("凝血酶元时间多少？", "凝血酶元", index) == "凝血酶原"
+    assert correct("实验结果如何", "实验", index) == ""
