@@ -16,20 +16,16 @@ _I = re.IGNORECASE | re.ASCII  # ASCII \b: Python treats CJK as word characters
 
 # ----------------------------------------------------------------------------- text, clauses, negation
 _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-# Offline fallback for the traditional characters our keyword lists need (OpenCC does the rest).
-_T2S = str.maketrans("懷漿間質幹細濃縮腎異療醫學雙嗎歲週個億萬藥臟發燒腫脹後術過還嚴惡減計數歷無沒癥縣紅熱膿",
-                     "怀浆间质干细浓缩肾异疗医学双吗岁周个亿万药脏发烧肿胀后术过还严恶减计数历无没症县红热脓")
 
 
 def normalise_text(text: str) -> str:
-    """Full-width ASCII -> ASCII and traditional -> simplified, keeping every offset unchanged."""
-    text = text.translate(_FULLWIDTH).translate(_T2S)
-    try:
-        from assistant.language import to_simplified
-        simple = to_simplified(text)
-        return simple if len(simple) == len(text) else text
-    except Exception:  # OpenCC missing: _T2S covers the keywords
-        return text
+    """Full-width ASCII -> ASCII and traditional -> simplified (OpenCC), keeping every offset unchanged: a
+    conversion that changes the length is redone character by character."""
+    from .language import to_simplified
+
+    text = text.translate(_FULLWIDTH)
+    simple = to_simplified(text)
+    return simple if len(simple) == len(text) else "".join(to_simplified(ch)[:1] or ch for ch in text)
 
 
 _CLAUSE_BREAK = re.compile(r",(?!\d{3})|[;。!?\n]|\.\s|\bbut\b|但是?|不过|however", _I)

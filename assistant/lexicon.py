@@ -62,10 +62,8 @@ def zipf(word: str) -> float:
     known = KNOWN_ZIPF.get(word)
     if known is not None:
         return known
-    try:
-        from wordfreq import zipf_frequency
-    except ImportError:  # pragma: no cover - wordfreq is a dependency; degrade to "all concepts"
-        return 0.0
+    from wordfreq import zipf_frequency
+
     lang = "en" if word.isascii() else "zh"
     return float(zipf_frequency(word, lang))
 

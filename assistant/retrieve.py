@@ -5,6 +5,8 @@ wraps any of them as a langchain-core BaseRetriever (langchain-core is an option
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -38,11 +40,14 @@ class Query:
         return self.embedder.embed_query(self.text)
 
 
-class Searcher:
+class Searcher(ABC):
+    """One retriever: the k best passages for a query, best first, each with its scores by name."""
+
     name = "base"
 
+    @abstractmethod
     def search(self, query: Query, k: int) -> list[ScoredPassage]:
-        raise NotImplementedError
+        """At most k passages, best first; never raises for an empty or unmatched query."""
 
 
 @dataclass
