@@ -216,14 +216,28 @@ def test_evaluator_tab_runs_suite_and_offers_report(page):
         assert r.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+def _upload(page, path: Path) -> None:
+    """Choose a file in the evaluator's upload box; again if the box re-rendered under the first choice
+    (the tab renders lazily: under load the file can go to an input that is being replaced)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        page.locator("#eval-upload input[type=file]").set_input_files(str(path))
+        try:
+            page.locator("#eval-upload").get_by_text(path.name).wait_for(timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the upload box never showed {path.name}")
+
+
 def test_evaluator_tab_uploaded_sets(page, tmp_path):
     page.get_by_role("tab", name="评估").click()
     repo = Path(__file__).resolve().parents[1]
     lines = [ln for ln in (repo / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()]
     bad = tmp_path / "broken.jsonl"
     bad.write_text(lines[0] + "\n{not json\n", encoding="utf-8")
-    page.locator("#eval-upload input[type=file]").set_input_files(str(bad))
-    page.locator("#eval-upload").get_by_text("broken.jsonl").wait_for()
+    _upload(page, bad)
     page.locator("#eval-run").click()
     page.locator("#eval-status").get_by_text("not valid JSON").wait_for()  # a clear message, no crash
     good = tmp_path / "three.jsonl"
@@ -232,8 +246,7 @@ def test_evaluator_tab_uploaded_sets(page, tmp_path):
     # the upload box re-renders after Clear: wait until the old file is gone before choosing the new one,
     # or the file goes to the input being replaced (seen under load on 2 cores)
     page.locator("#eval-upload").get_by_text("broken.jsonl").wait_for(state="detached")
-    page.locator("#eval-upload input[type=file]").set_input_files(str(good))
-    page.locator("#eval-upload").get_by_text("three.jsonl").wait_for()
+    _upload(page, good)
     page.locator("#eval-run").click()
     page.locator("#eval-status").get_by_text("three.jsonl: 3 题").wait_for()
     assert "hit_at_5" in page.locator("#eval-metrics").inner_text()

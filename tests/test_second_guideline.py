@@ -134,10 +134,10 @@ def test_no_raw_markup_and_no_seed_verdict_in_any_answer(results):
 
 
 def test_question_set_scores_do_not_regress(results):
-    m = aggregate(results)  # measured: hit@5 0.771, pass 0.458, false refusals 0.086, guard 1.0
-    assert m["hit_at_5"] >= 0.72, m
-    assert m["pass_rate"] >= 0.42, m
-    assert m["false_refusal_rate"] <= 0.12, m
+    m = aggregate(results)  # measured (session 4): hit@5 0.786, pass 0.530, false refusals 0.057, guard 1.0
+    assert m["hit_at_5"] >= 0.74, m
+    assert m["pass_rate"] >= 0.48, m
+    assert m["false_refusal_rate"] <= 0.10, m
     assert m["guard_accuracy"] >= 0.95, m
 
 

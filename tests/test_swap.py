@@ -41,7 +41,7 @@ def test_ingest_while_serving_swaps_with_no_errors(swap_data, tmp_path):
         assert status == 200 and not swap_harness._cites_new_doc(before)  # not there yet
 
         fig = swap_harness.run(url, swap_data, seconds=SECONDS, ingest_at=min(5.0, SECONDS / 4),
-                               doc_dir=tmp_path, env=server_env(swap_data))
+                               doc_dir=tmp_path, env=server_env(swap_data), wait_switch_s=60)  # a loaded machine
         print("\n" + fig.summary())
 
         assert fig.ingest_rc == 0, fig.ingest_output
