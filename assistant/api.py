@@ -25,17 +25,17 @@ from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
 from .glossary import Glossary
 from .guard.patient import PatientContext
-from .homophones import correct
+from .guard.rulebook import doc_id as doc_id_of
 from .index import Index, build
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
 from .lexicon import GENERIC, PHRASING_EN, is_phrasing
-from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage
+from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage, Support
 from .query_embed import query_embedder
 from .retrieve import BM25Searcher, Query, Searcher
 from .rwlock import RWLock
 from .serving import LiveIndex, Serving, open_serving
-from .support import Support, SupportScorer
-from .tokens import corpus_part, known_word, tokenize
+from .support import SupportScorer
+from .tokens import stand_ins, tokenize
 from .versions import current_version, pointer_path
 
 BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
@@ -112,9 +112,8 @@ class Assistant(LiveIndex):
         groups = self.glossary.synonym_groups(question) + query_groups(question, self.index.bilingual, skip)
         zh = [w for w in tokenize(question, search_mode=False) if not w.isascii() and not is_phrasing(w)]
         vocab = self.index.zipf  # every corpus word
-        joins = [w for w in zh if w not in vocab and not known_word(w)]  # jieba's HMM joins: 吃华法林
-        same = chinese_groups(zh, self.index.synonyms) + [(w, p) for w in joins if (p := corpus_part(w, vocab))]
-        same += [(w, h) for w in zh if w not in vocab and (h := correct(question, w, self.index.homophones))]
+        same = chinese_groups(zh, self.index.synonyms)
+        same += [(w, s) for w in zh for s in stand_ins(question, w, vocab, self.index.homophones)]
         if same:  # 怀孕 -> 妊娠, 吃华法林 -> 华法林: the guideline's word for the question's
             expanded += " " + " ".join(dict.fromkeys(w for g in same for w in g[1:]))
             groups += same
@@ -309,7 +308,7 @@ class Assistant(LiveIndex):
         if entry is None or score < self.settings.faq_min_match:  # below it we answer from passages
             return "", []
         about = {s.passage.doc_id for s, _ in support.chosen}
-        if not about & {source.split("/")[-1].split(".")[0] for source, _ in entry.quotes}:
+        if not about & {doc_id_of(source) for source, _ in entry.quotes}:
             return "", []
         cits: list[Citation] = []
         refs = []
@@ -345,7 +344,7 @@ class Assistant(LiveIndex):
         """Point a verbatim quote (rule or FAQ) at the passage containing it, numbered after `cits`."""
         if not quote:
             return None
-        doc_id = (source or "").split("/")[-1].split(".")[0]
+        doc_id = doc_id_of(source or "")
         text = self.index.texts.get(doc_id)
         if text is None:
             return None

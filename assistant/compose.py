@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from .model import Citation, Passage, ScoredPassage, SourceMeta
+from .model import Citation, Passage, ScoredPassage, Sentence, SourceMeta, Support
 from .provenance import display_title
 from .quantities import Quantity, format_en, format_zh, parse_quantities
 from .attributes import ENUMERATION, LIST_HEADER, LIST_QUESTION
-from .support import Sentence, Support, SupportScorer
+from .support import SupportScorer
 
 __all__ = ["compose", "refusal", "make_citation", "premise_line", "REFUSAL", "SEE_ALSO", "TRANSLATION_NOTE",
            "NO_TRANSLATION_NOTE", "PREMISE_LEAD", "is_list_question", "gloss_line", "GLOSS_LEAD"]

@@ -22,9 +22,9 @@ from .cues import clause_start, compile_terms, normalise_text
 from .guard import stated_doses
 from .guard.patient import mentions
 from .guard.rulebook import Rule, RuleBook, doc_id
-from .model import GuardFinding, SourceMeta
+from .model import GuardFinding, SourceMeta, Support
 from .quantities import format_en, format_zh, parse_quantities
-from .support import MIN_PART_COVERAGE, Support, SupportScorer
+from .support import MIN_PART_COVERAGE, SupportScorer
 
 __all__ = ["Conflict", "SentenceKey", "VettedScorer", "contradictions", "find_conflicts", "vet_sentences", "source_file",
            "CONFLICT_RULE_ID"]
@@ -246,7 +246,7 @@ def find_conflicts(sentence: str, doc: str, rb: RuleBook, near: str = "", questi
 
 def vet_sentences(sentences, question: str, rb: RuleBook, sources: dict[str, SourceMeta],
                   cache: dict | None = None) -> dict[SentenceKey, Conflict]:
-    """Conflicts of support sentences (`support.Sentence`), by sentence key: the first rule each contradicts.
+    """Conflicts of support sentences (`model.Sentence`), by sentence key: the first rule each contradicts.
     `cache` (per index version and rule book) keeps each sentence's question-independent contradictions."""
     out: dict[SentenceKey, Conflict] = {}
     cache = {} if cache is None else cache

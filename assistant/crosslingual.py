@@ -16,7 +16,7 @@ from functools import lru_cache
 from .tokens import STOP, stem
 
 __all__ = ["corpus_dictionary", "english_keys", "lookup", "expand_query", "QUERY_ALTERNATIVES", "glosses",
-           "load_glosses", "GLOSS_FILE", "synonyms", "chinese_groups", "SYNONYM_FILE"]
+           "GLOSS_FILE", "synonyms", "chinese_groups", "SYNONYM_FILE"]
 
 QUERY_ALTERNATIVES = 3  # Chinese words appended to the query per English word
 
@@ -44,10 +44,15 @@ def _cedict():
     return CcCedict()
 
 
+def _bare(definition: str) -> str:
+    """A CC-CEDICT definition without its brackets, classifiers, sb/sth and leading to/a/the."""
+    return _LEAD.sub("", _PAREN.sub(" ", definition)).strip(" ,.;")
+
+
 def english_keys(definition: str) -> list[str]:
     """Lookup keys of one CC-CEDICT definition: the whole short phrase, then each of its content
     words ("prescribed dose of medicine" -> "prescrib dose medicin", "dose", ...), all stemmed."""
-    d = _LEAD.sub("", _PAREN.sub(" ", definition.lower())).strip(" ,.;")
+    d = _bare(definition.lower())
     words = re.findall(r"[a-z][a-z\-']*", d)
     if not words or len(words) > MAX_DEFINITION_WORDS:
         return []
@@ -86,7 +91,7 @@ def glosses(zh_words: Iterable[str], learnt: Iterable[dict] = ()) -> dict[str, s
             continue
         senses: list[str] = []
         for d in _cedict().get_definitions(w) or []:
-            d = _LEAD.sub("", _PAREN.sub(" ", d)).strip(" ,.;")
+            d = _bare(d)
             if d and len(d.split()) <= MAX_DEFINITION_WORDS and d not in senses:
                 senses.append(d)
         senses = senses[:GLOSS_DEFINITIONS]
@@ -128,18 +133,6 @@ def synonyms(zh_words: Iterable[str]) -> dict[str, list[str]]:
 def chinese_groups(words: Iterable[str], table: dict[str, list[str]]) -> list[tuple[str, ...]]:
     """Each Chinese question word the corpus lacks, with the corpus's words of the same meaning."""
     return [(w, *table[w][:QUERY_ALTERNATIVES]) for w in dict.fromkeys(words) if w in table]
-
-
-def load_table(root, name: str) -> dict:
-    import json
-    from pathlib import Path
-
-    path = Path(root) / name
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
-def load_glosses(root) -> dict[str, str]:
-    return load_table(root, GLOSS_FILE)
 
 
 def lookup(dictionary: dict[str, list[str]], words: list[str]) -> dict[str, list[str]]:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from . import homophones, ingest_journal, lease, newwords, sentence_features
 from .config import Settings
-from .crosslingual import GLOSS_FILE, SYNONYM_FILE, corpus_dictionary, glosses, load_glosses, load_table, synonyms
+from .crosslingual import GLOSS_FILE, SYNONYM_FILE, corpus_dictionary, glosses, synonyms
 from .documents import prepare, source_paths
 from .embed import AssistantEmbeddingFunction, EmbeddingCache, get_embedder
 from .glossary import install_jieba_terms, install_learnt_terms, load_glossary
@@ -246,6 +246,12 @@ def _write_lexical(settings: Settings, tmp: Path, passages: list[Passage], texts
                                                               ensure_ascii=False), encoding="utf-8")
 
 
+def _optional(root: Path, name: str, default):
+    """A JSON file of an index version that older formats lack: `default` when it is not there."""
+    path = root / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else default
+
+
 @dataclass
 class Index:
     """An opened index version: passages, BM25, the Chroma collection, source texts."""
@@ -324,16 +330,13 @@ class Index:
         bm25 = bm25s.BM25.load(str(root / "bm25"), mmap=True)  # scores paged in, not read whole
         coll = chroma_client(settings).get_collection(
             manifest["collection"], embedding_function=AssistantEmbeddingFunction(settings.embedder))
-        und = root / "understood.json"
-        understood = json.loads(und.read_text(encoding="utf-8")) if und.exists() else []
-        bil = root / "bilingual.json"
-        bilingual = json.loads(bil.read_text(encoding="utf-8")) if bil.exists() else {}
+        understood, bilingual = _optional(root, "understood.json", []), _optional(root, "bilingual.json", {})
         sv = root / "sentences.npy"
         vectors = np.load(sv, mmap_mode="r") if sv.exists() else None
         return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors,
                    sentence_features=sentence_features.load(root), zipf=sentence_features.load_zipf(root),
-                   glosses=load_glosses(root), synonyms=load_table(root, SYNONYM_FILE),
-                   words=load_table(root, newwords.FILE) or [], homophones=load_table(root, homophones.FILE))
+                   glosses=_optional(root, GLOSS_FILE, {}), synonyms=_optional(root, SYNONYM_FILE, {}),
+                   words=_optional(root, newwords.FILE, []), homophones=_optional(root, homophones.FILE, {}))
 
     def dense_search(self, query_vec: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(passage id, cosine similarity), best view (zh or en) per passage."""

@@ -5,6 +5,7 @@ CLI / REST layers can turn them into JSON with `to_dict`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -139,3 +140,50 @@ class Answer:
             for sp in self.passages
         ]
         return d
+
+
+# ----------------------------------------------------------------------------- answerability (`support`)
+@dataclass(frozen=True)
+class Concept:
+    """One thing a question asks about: a glossary term (any of its forms) or a single word."""
+
+    label: str
+    pattern: re.Pattern[str] | None = None  # glossary term: matched against the sentence text
+    token: str = ""  # plain word: matched against the sentence's tokens (stemmed, typo-corrected)
+    intervention: bool = False
+    word: str = ""  # the word as asked: its ordinariness is judged on this form
+    alts: tuple[str, ...] = ()  # Chinese words the corpus uses for an English word (`crosslingual`)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A source sentence prepared once at load: what it mentions and which attributes it gives."""
+
+    passage: Passage
+    span: tuple[int, int]
+    zh: str
+    en: str
+    text: str  # folded section path + sentence + translation: what term patterns search
+    terms: frozenset[str]
+    context: str  # folded section path + document title: the sentence's implied subject
+    attrs: frozenset[str]
+    order: int  # position in the whole index (row of the sentence vectors)
+    pos: int = 0  # position in its passage
+
+
+@dataclass
+class Support:
+    """How well the best sentences answer the question: the basis of refusal and of the answer."""
+
+    coverage: float  # weighted share of the question's concepts covered by the chosen sentences
+    dense: float  # best dense similarity among the results
+    missing: list[str] = field(default_factory=list)  # concepts no chosen sentence mentions
+    chosen: list[tuple[Sentence, float]] = field(default_factory=list)  # (sentence, own coverage), best first
+    attributes: list[str] = field(default_factory=list)
+    answered: bool = False  # an attribute-and-subject-matching sentence exists
+    attribute_coverage: float = 1.0  # own coverage of the weakest sentence that gives an asked attribute
+    excluded: Sentence | None = None  # the source says it does not cover what was asked
+    # Source trust (assistant.conflicts): sentences of the hits that contradict a rule, by (passage id, start,
+    # end), never chosen; `withheld`: those the answer would have used, reported as conflict findings.
+    conflicts: dict = field(default_factory=dict)
+    withheld: list = field(default_factory=list)

@@ -11,20 +11,18 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass, field
 
 from .attributes import LIST_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
 from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
-from .homophones import correct
 from .index import Index
 from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, question_words, zipf
-from .model import Passage, ScoredPassage
+from .model import Concept, ScoredPassage, Sentence, Support
 from .scope import EXCLUSION, excluded_by
 from .sentence_features import features_of
-from .tokens import content_terms, corpus_part, fold_text, known_word, stem
+from .tokens import content_terms, fold_text, known_word, stand_ins, stem
 
-__all__ = ["Concept", "Sentence", "Support", "SupportScorer"]
+__all__ = ["SupportScorer"]  # its Concept, Sentence and Support live in `model`
 
 # A further sentence joins the answer when it covers another part of the question (>= 10 % of the
 # weight) and is itself about the question (>= 35 % coverage): multi-part questions get every part.
@@ -53,52 +51,6 @@ LISTS_PER_ANSWER = 2  # a list question may get two fully covering lists (绝对
 LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① …", "A、B、C") beats one that names one item
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
-
-
-@dataclass(frozen=True)
-class Concept:
-    """One thing a question asks about: a glossary term (any of its forms) or a single word."""
-
-    label: str
-    pattern: re.Pattern[str] | None = None  # glossary term: matched against the sentence text
-    token: str = ""  # plain word: matched against the sentence's tokens (stemmed, typo-corrected)
-    intervention: bool = False
-    word: str = ""  # the word as asked: its ordinariness is judged on this form
-    alts: tuple[str, ...] = ()  # Chinese words the corpus uses for an English word (`crosslingual`)
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """A source sentence prepared once at load: what it mentions and which attributes it gives."""
-
-    passage: Passage
-    span: tuple[int, int]
-    zh: str
-    en: str
-    text: str  # folded section path + sentence + translation: what term patterns search
-    terms: frozenset[str]
-    context: str  # folded section path + document title: the sentence's implied subject
-    attrs: frozenset[str]
-    order: int  # position in the whole index (row of the sentence vectors)
-    pos: int = 0  # position in its passage
-
-
-@dataclass
-class Support:
-    """How well the best sentences answer the question: the basis of refusal and of the answer."""
-
-    coverage: float  # weighted share of the question's concepts covered by the chosen sentences
-    dense: float  # best dense similarity among the results
-    missing: list[str] = field(default_factory=list)  # concepts no chosen sentence mentions
-    chosen: list[tuple[Sentence, float]] = field(default_factory=list)  # (sentence, own coverage), best first
-    attributes: list[str] = field(default_factory=list)
-    answered: bool = False  # an attribute-and-subject-matching sentence exists
-    attribute_coverage: float = 1.0  # own coverage of the weakest sentence that gives an asked attribute
-    excluded: Sentence | None = None  # the source says it does not cover what was asked
-    # Source trust (assistant.conflicts): sentences of the hits that contradict a rule, by (passage id, start,
-    # end), never chosen; `withheld`: those the answer would have used, reported as conflict findings.
-    conflicts: dict = field(default_factory=dict)
-    withheld: list = field(default_factory=list)
 
 
 class SupportScorer:
@@ -130,9 +82,12 @@ class SupportScorer:
         every = [s for vs in self.sentences.values() for s in vs]
         self.n = max(1, len(every))
         self.df: dict[str, int] = {}
+        self._df_by_doc: dict[str, dict[str, int]] = {}  # term -> document -> sentences (`subject_doc`)
         for s in every:
             for t in s.terms:
                 self.df[t] = self.df.get(t, 0) + 1
+                by_doc = self._df_by_doc.setdefault(t, {})
+                by_doc[s.passage.doc_id] = by_doc.get(s.passage.doc_id, 0) + 1
         self._every = every
         self._scope = [s for s in every if EXCLUSION.search(s.zh) or EXCLUSION.search(s.en)]
         # A document's title names its topic for every sentence of it ("甲氨蝶呤治疗类风湿关节炎…共识":
@@ -143,6 +98,7 @@ class SupportScorer:
         self.unknown_idf = math.log(1 + self.n) * ABSENT_IDF_FACTOR
         self._weights: dict[str, float] = {}
         self._subjects: dict[str, str | None] = {}
+        self._by_doc: dict[str, dict[str, int]] = {}
         self._dfs: dict[str, int] = {}
 
     # -- concepts ----------------------------------------------------------------------------
@@ -157,8 +113,8 @@ class SupportScorer:
         alts = lookup(self.bilingual, [w for w in words if w.isascii()])
         for word in words:
             token = self._known(word)
-            if token not in self.df and not word.isascii():
-                token = correct(question, word, self.homophones) or token  # 华发林 -> 华法林
+            if token not in self.df:  # 吃华法林, 华发林 -> 华法林
+                token = next(iter(stand_ins(question, word, self.df, self.homophones)), token)
             if token not in seen and not _NUMERIC_TOKEN.fullmatch(word):  # numbers are the guard's business
                 seen.add(token)
                 alt = alts.get(word, ()) if word.isascii() else () if token in self.df else self.synonyms.get(word, ())
@@ -170,11 +126,11 @@ class SupportScorer:
         token = stem(word) if word.isascii() else word
         if token in self.df or len(word) < 3:
             return token
-        if not word.isascii():  # a colloquial compound (膝盖骨) or a jieba join (吃华法林): its longest corpus part
+        if not word.isascii():  # a colloquial compound (膝盖骨): its longest part the corpus knows
             import jieba
 
-            if not known_word(word):  # jieba's HMM joined words it does not know: any corpus part
-                return corpus_part(word, self.df) or token
+            if not known_word(word):  # a jieba join (吃华法林): `stand_ins`
+                return token
             parts = [t for t in jieba.cut_for_search(word) if len(t) > 1 and t != word and t in self.df]
             return max(parts, key=len) if parts else token
         if len(word) < 5:
@@ -186,7 +142,7 @@ class SupportScorer:
         """Sentences that mention the concept (its forms, its token or its Chinese alternatives)."""
         if c.label not in self._dfs:
             if c.pattern is not None:
-                self._dfs[c.label] = sum(1 for s in self._every if c.pattern.search(s.text))
+                self._dfs[c.label] = sum(self._mentions(c).values())
             else:
                 self._dfs[c.label] = self.df.get(c.token, 0) or sum(
                     1 for s in self._every if any(a in s.terms for a in c.alts))
@@ -209,6 +165,19 @@ class SupportScorer:
                 w = self.unknown_idf * absent_weight(c.word, c.word in jieba.dt.FREQ)
             self._weights[c.label] = w
         return self._weights[c.label]
+
+    def _mentions(self, c: Concept) -> dict[str, int]:
+        """Sentences that mention the concept, by document (one scan per concept, and none for a plain word)."""
+        if c.label not in self._by_doc:
+            if c.pattern is None and not c.alts:
+                self._by_doc[c.label] = self._df_by_doc.get(c.token, {})
+            else:
+                by_doc: dict[str, int] = {}
+                for x in self._every:
+                    if self.covers(c, x):
+                        by_doc[x.passage.doc_id] = by_doc.get(x.passage.doc_id, 0) + 1
+                self._by_doc[c.label] = by_doc
+        return self._by_doc[c.label]
 
     def covers(self, c: Concept, s: Sentence, with_context: bool = False) -> bool:
         if c.pattern is not None:
@@ -291,10 +260,7 @@ class SupportScorer:
         """The document a concept is the subject of: nearly all its many mentions are there (华法林 in a
         warfarin consensus). A question about it is not answered from another document's sentence."""
         if c.label not in self._subjects:
-            by_doc: dict[str, int] = {}
-            for x in self._every:
-                if self.covers(c, x):
-                    by_doc[x.passage.doc_id] = by_doc.get(x.passage.doc_id, 0) + 1
+            by_doc = self._mentions(c)
             total = sum(by_doc.values())
             doc = max(by_doc, key=by_doc.get) if by_doc else None
             self._subjects[c.label] = (doc if total >= SUBJECT_MIN_MENTIONS and by_doc[doc] >= SUBJECT_SHARE * total

@@ -67,6 +67,20 @@ def corpus_part(word: str, vocab) -> str:
     return ""
 
 
+def stand_ins(question: str, word: str, vocab, sounds: dict[str, str]) -> list[str]:
+    """Corpus words a Chinese question word the corpus lacks stands for, best first: the corpus word inside a
+    jieba join (吃华法林 -> 华法林), then the term it sounds like (华发林 -> 华法林, `homophones`). One policy
+    for retrieval (`Assistant._search`) and answerability (`SupportScorer.concepts`)."""
+    from .homophones import correct
+
+    if word.isascii() or word in vocab:
+        return []
+    out = [part] if not known_word(word) and (part := corpus_part(word, vocab)) else []
+    if (heard := correct(question, word, sounds)) and heard not in out:
+        out.append(heard)
+    return out
+
+
 def content_terms(text: str, search_mode: bool = True) -> set[str]:
     """Distinct informative tokens (single CJK characters dropped: too ambiguous alone)."""
     return {t for t in tokenize(text, search_mode) if len(t) > 1 or t.isdigit()}

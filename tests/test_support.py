@@ -176,7 +176,7 @@ def test_a_numbered_reference_question_is_bibliographic():
 def test_one_documents_subject_is_not_answered_from_another(assistant):
     """软骨下 is the BMAC article's alone: an ASPN sentence that does not name it does not answer for it
     (how the seed PRP cost sentence answered "华法林一盒多少钱" on a warfarin guideline)."""
-    from assistant.support import Concept
+    from assistant.model import Concept
 
     sc = assistant.scorer
     c = Concept("软骨下", token="软骨下", word="软骨下")
