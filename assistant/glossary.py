@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jieba
 
+FIND_CACHE_SIZE = 2048  # recent texts whose terms `Glossary.find` remembers
 _jieba_lock = threading.Lock()
 _loaded_dicts: set[str] = set()
 
@@ -48,6 +49,10 @@ class Glossary:
     def _compiled(self) -> dict[Term, re.Pattern[str]]:
         return {}
 
+    @cached_property
+    def _found(self) -> dict[str, list[Term]]:
+        return {}  # text -> `find` (one ask looks up its question three times)
+
     def _pattern(self, t: Term) -> re.Pattern[str]:
         pat = self._compiled.get(t)
         if pat is None:
@@ -61,6 +66,8 @@ class Glossary:
         When text and forms are plain, a form can only match where its lower-case form is a substring, so
         that cheap test rules most terms out before their regex is compiled (~200 of them cost a second).
         """
+        if (hit := self._found.get(text)) is not None:
+            return list(hit)
         folded = text.lower() if _plain(text) else None
         spans: list[tuple[int, int, Term]] = []
         for t, lowered in self._screens:
@@ -69,8 +76,12 @@ class Glossary:
             m = self._pattern(t).search(text)
             if m:
                 spans.append((m.start(), m.end(), t))
-        return [t for s, e, t in spans
-                if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in spans)]
+        found = [t for s, e, t in spans
+                 if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in spans)]
+        if len(self._found) >= FIND_CACHE_SIZE:
+            self._found.clear()
+        self._found[text] = found
+        return list(found)
 
     def synonym_groups(self, text: str) -> list[tuple[str, ...]]:
         """The surface forms of each term the text mentions: one concept for BM25, however many forms."""

@@ -18,6 +18,8 @@ from .index import Index
 from .model import ScoredPassage
 from .tokens import tokenize
 
+FORM_CACHE_SIZE = 4096  # synonym forms whose BM25 tokens a searcher remembers
+
 __all__ = ["Query", "Searcher", "BM25Searcher", "DenseSearcher", "SentenceSearcher", "HybridSearcher",
            "GuidelineRetriever", "to_document"]
 
@@ -69,7 +71,7 @@ class BM25Searcher(Searcher):
         """BM25 with each group of synonyms scored once, by its best form in each passage: a passage
         that spells out 甲氨蝶呤 (methotrexate，MTX) must not outscore one that just says MTX threefold."""
         bm25 = self.index.bm25
-        forms = [[[t for t in tokenize(f) if t in bm25.vocab_dict] for f in g] for g in groups]
+        forms = [[self._form_tokens(f) for f in g] for g in groups]
         grouped = {t for g in forms for f in g for t in f}
         rest = [t for t in toks if t not in grouped]
         scores = bm25.get_scores(rest) if rest else np.zeros(len(self.index.passages))
@@ -78,6 +80,16 @@ class BM25Searcher(Searcher):
             if per_form:
                 scores = scores + np.max(per_form, axis=0)
         return scores
+
+    def _form_tokens(self, form: str) -> list[str]:
+        """A synonym's index tokens, remembered: the glossary's forms come back in question after question
+        (one searcher per index version, so a swap's new jieba words start afresh)."""
+        cache = self.__dict__.setdefault("_forms", {})
+        if form not in cache:
+            if len(cache) >= FORM_CACHE_SIZE:
+                cache.clear()
+            cache[form] = [t for t in tokenize(form) if t in self.index.bm25.vocab_dict]
+        return cache[form]
 
 
 @dataclass

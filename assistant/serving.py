@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import guard as guard_mod
-from . import newwords
+from . import jieba_dict, newwords
 from .config import ConfigError, Settings
 from .conflicts import VettedScorer
 from .glossary import Glossary, install_jieba_terms, install_learnt_terms, load_glossary
@@ -58,6 +58,7 @@ def open_serving(settings: Settings, retriever: str | None = None, chunking: str
                  jieba_lock: RWLock | threading.Lock | None = None) -> Serving:
     """Open the CURRENT index version (holding its lease) with its glossary, searcher, scorer and rules."""
     glossary_path = str(settings.corpus_dir / "glossary.tsv")
+    jieba_dict.load(settings.data_dir / "cache")
     install_jieba_terms(glossary_path)
     index = Index.open(settings, chunking)
     try:

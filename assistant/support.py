@@ -12,6 +12,8 @@ import difflib
 import math
 import re
 
+import numpy as np
+
 from .attributes import LIST_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
 from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
@@ -50,6 +52,7 @@ PRECISION_WEIGHT = 0.3  # per figure of the question the sentence repeats ("eGFR
 LISTS_PER_ANSWER = 2  # a list question may get two fully covering lists (绝对禁忌证 and 相对禁忌证)
 LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① …", "A、B、C") beats one that names one item
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
+_NUMBER = re.compile(r"[\d.]+")
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
 
 
@@ -62,7 +65,8 @@ class SupportScorer:
         self.glosses: dict[str, str] = getattr(index, "glosses", None) or {}  # for untranslated English answers
         self.synonyms: dict[str, list[str]] = getattr(index, "synonyms", None) or {}  # 怀孕 -> 妊娠
         self.homophones: dict[str, str] = getattr(index, "homophones", None) or {}  # sound -> corpus word
-        self.vectors = index.sentence_vectors
+        vectors = index.sentence_vectors  # a memory map; an ndarray view of it indexes row by row faster
+        self.vectors = None if vectors is None else np.asarray(vectors)
         self.sentences: dict[str, list[Sentence]] = {}
         order = 0
         feats = getattr(index, "sentence_features", None)  # computed at build; else here (older index)
@@ -90,11 +94,17 @@ class SupportScorer:
                 by_doc[s.passage.doc_id] = by_doc.get(s.passage.doc_id, 0) + 1
         self._every = every
         self._scope = [s for s in every if EXCLUSION.search(s.zh) or EXCLUSION.search(s.en)]
+        self._scope_orders = {s.order for s in self._scope}
         # A document's title names its topic for every sentence of it ("甲氨蝶呤治疗类风湿关节炎…共识":
         # its "MTX起始剂量为…" is about RA without saying so).
         self._titles = {d: (fold_text(m.title), frozenset(content_terms(m.title))) for d, m in index.sources.items()}
         self._en_vocab = sorted(t for t in self.df if t.isascii() and len(t) >= 5)
-        self._interventions = [form_pattern(t.forms) for t in glossary.terms if t.kind == "intervention" and t.forms]
+        forms = [f for t in glossary.terms if t.kind == "intervention" for f in t.forms]
+        self._intervention = form_pattern(tuple(forms)) if forms else None  # any intervention, one regex
+        self._names_intervention: dict[int, bool] = {}  # sentence order -> it names one
+        self._words: dict[int, list[str]] = {}  # sentence order -> its terms that are not numbers
+        self._typos: dict[str, str] = {}  # English question word -> the nearest corpus word (`_known`)
+        self._hits: dict[tuple[str, str], frozenset[int] | dict[str, bool]] = {}  # `_matches`
         self.unknown_idf = math.log(1 + self.n) * ABSENT_IDF_FACTOR
         self._weights: dict[str, float] = {}
         self._subjects: dict[str, str | None] = {}
@@ -135,8 +145,10 @@ class SupportScorer:
             return max(parts, key=len) if parts else token
         if len(word) < 5:
             return token
-        close = difflib.get_close_matches(token, self._en_vocab, n=1, cutoff=0.85)
-        return close[0] if close else token
+        if token not in self._typos:
+            close = difflib.get_close_matches(token, self._en_vocab, n=1, cutoff=0.85)
+            self._typos[token] = close[0] if close else token
+        return self._typos[token]
 
     def doc_freq(self, c: Concept) -> int:
         """Sentences that mention the concept (its forms, its token or its Chinese alternatives)."""
@@ -181,8 +193,23 @@ class SupportScorer:
 
     def covers(self, c: Concept, s: Sentence, with_context: bool = False) -> bool:
         if c.pattern is not None:
-            return bool(c.pattern.search(s.text) or (with_context and c.pattern.search(s.context)))
+            return s.order in self._text_hits(c.pattern) or (with_context and self._matches(c.pattern, s.context))
         return c.token in s.terms or any(a in s.terms for a in c.alts)
+
+    def _text_hits(self, pattern: re.Pattern[str]) -> frozenset[int]:
+        """The sentences (by order) whose text a term pattern matches: one scan per pattern, then lookups
+        (the same glossary terms come back question after question)."""
+        key = (pattern.pattern, "text")
+        if key not in self._hits:
+            self._hits[key] = frozenset(s.order for s in self._every if pattern.search(s.text))
+        return self._hits[key]  # type: ignore[return-value]
+
+    def _matches(self, pattern: re.Pattern[str], text: str) -> bool:
+        """pattern.search(text), remembered: section paths and titles repeat across many sentences."""
+        seen = self._hits.setdefault((pattern.pattern, "context"), {})
+        if text not in seen:
+            seen[text] = bool(pattern.search(text))  # type: ignore[index]
+        return seen[text]  # type: ignore[index]
 
     def within(self, c: Concept, s: Sentence) -> bool:
         """The sentence covers the concept in its document: by its own words (an intervention also by its
@@ -191,7 +218,7 @@ class SupportScorer:
             return True
         title, terms = self._titles.get(s.passage.doc_id, ("", frozenset()))
         if c.pattern is not None:
-            return bool(title and c.pattern.search(title))
+            return bool(title) and self._matches(c.pattern, title)
         return c.token in terms or any(a in terms for a in c.alts)
 
     def coverage(self, concepts: list[Concept], s: Sentence) -> float:
@@ -277,14 +304,17 @@ class SupportScorer:
         asked = [c for c in concepts if c.intervention]
         if all(self.covers(c, s, with_context=True) for c in asked):
             return True
-        return not any(p.search(s.text) for p in self._interventions)
+        if s.order not in self._names_intervention:
+            self._names_intervention[s.order] = bool(self._intervention and self._intervention.search(s.text))
+        return not self._names_intervention[s.order]
 
     # -- the decision --------------------------------------------------------------------------
-    @staticmethod
-    def _precision(s: Sentence, qterms: set[str]) -> float:
+    def _precision(self, s: Sentence, qterms: set[str]) -> float:
         """Share of the sentence's own words the question asked about: of two rows that both give the
         起始剂量, the one without an unasked 老年患者 qualifier fits better."""
-        own = [t for t in s.terms if not re.fullmatch(r"[\d.]+", t)]
+        own = self._words.get(s.order)
+        if own is None:
+            own = self._words[s.order] = [t for t in s.terms if not _NUMBER.fullmatch(t)]
         return len([t for t in own if t in qterms]) / len(own) if own else 0.0
 
     def similarity(self, s: Sentence, qvec) -> float:
@@ -355,6 +385,7 @@ class SupportScorer:
         answered = answered and total >= MIN_CONCEPT_WEIGHT  # phrasing alone asks about nothing
         docs = {h.passage.doc_id for h in hits}  # a scope statement of the documents retrieved, wherever it stands
         scope = [x for x in self._scope if x.passage.doc_id in docs]
-        excluded = excluded_by(self, concepts, [r[0] for r in ranked] + scope, [x for x, _ in chosen])
+        stated = [r[0] for r in ranked if r[0].order in self._scope_orders]  # the others state no scope
+        excluded = excluded_by(self, concepts, stated + scope, [x for x, _ in chosen])
         return Support(joint, dense, missing, chosen, attrs, answered, attr_cov, excluded)
 

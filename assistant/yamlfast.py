@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import yaml
 
-__all__ = ["safe_load"]
+__all__ = ["compose", "safe_load"]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -16,3 +16,8 @@ def safe_load(text: str):
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError:
         return yaml.safe_load(text)
+
+
+def compose(text: str):
+    """The node tree (with line marks) through libyaml: the rules' line numbers without the pure parser."""
+    return yaml.compose(text, Loader=_Loader)  # noqa: S506 - a safe loader

@@ -27,7 +27,7 @@ __all__ = ["main", "summary"]
 
 def plan(smoke: bool, factors: str = "1,10,100,1000") -> dict[str, list[str]]:
     if smoke:
-        return {"cold": ["bench_cold.py", "--repeat", "1"], "ask": ["bench_ask.py", "--passes", "1", "--limit", "5"],
+        return {"cold": ["bench_cold.py", "--repeat", "1"], "ask": ["bench_ask.py", "--passes", "1", "--limit", "5", "--warm", "5"],
                 "rest": ["bench_rest.py", "--levels", "1,2", "--seconds", "1", "--limit", "5"],
                 "ingest": ["bench_ingest.py", "--smoke"], "scale": ["bench_scale.py", "--smoke"],
                 "langchain": ["bench_langchain.py", "--smoke"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from assistant.cues import normalise_text
 from assistant.model import GuardFinding
@@ -36,11 +37,16 @@ def _claims(text: str) -> list[Quantity]:
     return out
 
 
+@lru_cache(maxsize=8192)
+def _families(text: str) -> frozenset[tuple[str, Decimal]]:
+    """The (unit family, value) pairs a text states; cited passages and rule quotes recur across answers."""
+    return frozenset(f for q in parse_quantities(text) for f in (_family(q.unit, q.low), _family(q.unit, q.high)))
+
+
 def _supported_values(texts: list[str], rb: RuleBook) -> set[tuple[str, Decimal]]:
     vals = set()
     for t in texts + [r.quote for r in rb.rules]:
-        for q in parse_quantities(t):
-            vals |= {_family(q.unit, q.low), _family(q.unit, q.high)}
+        vals |= _families(t)
     for r in rb.rules:
         for k, v in r.bounds.items():
             if isinstance(v, Decimal):

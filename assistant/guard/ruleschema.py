@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from assistant import yamlfast
 from assistant.model import LEVEL_ORDER
 
 COMMON = ("id", "kind", "interventions", "document", "quote", "verdicts", "message_zh", "message_en")
@@ -42,7 +43,7 @@ DAYS_FIELDS = ("nsaid_last_dose_days_ago",)
 def rule_lines(text: str) -> list[tuple[int, dict[str, int]]]:
     """(line of each rule, {key: line}) from the YAML node marks (1-based)."""
     try:
-        root = yaml.compose(text)
+        root = yamlfast.compose(text)
     except yaml.YAMLError:
         return []
     if not isinstance(root, yaml.MappingNode):

@@ -30,12 +30,11 @@ from typing import Any, Iterator
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
-from starlette.concurrency import run_in_threadpool
 
 from ..api import BLOCK_LEAD
 from ..language import to_traditional
 from ..model import Answer, InputError
-from .rest import BadRequest, LoginThrottle, check_login, client_address, read_json, safe_text
+from .rest import BadRequest, LoginThrottle, check_login, client_address, read_json, run_ask, safe_text
 
 __all__ = ["MODELS", "install", "router", "parse_chat", "content_text", "completion", "chunks"]
 
@@ -246,7 +245,7 @@ def router(assistant, users: list[tuple[str, str]] | None = None,
             return denied
         try:
             model_id, turns, patient, stream = parse_chat(read_json(await request.body()))
-            ans = await run_in_threadpool(assistant.ask, turns, patient, MODELS[model_id])
+            ans = await run_ask(assistant, turns, patient, MODELS[model_id])
         except ChatError as e:
             return error(e.status, str(e), e.param, e.code)
         except BadRequest as e:  # the body is not JSON, too large or too deep

@@ -272,6 +272,23 @@ def public_health(h: dict) -> dict:
     return out
 
 
+_limiters: dict[int, Any] = {}
+
+
+async def run_ask(assistant, *args):
+    """`assistant.ask(*args)` in a worker thread, at most `Settings.ask_concurrency` at once in this
+    process; the others wait their turn (first come, first served) in the event loop, holding no thread."""
+    import anyio
+
+    slots = getattr(getattr(assistant, "settings", None), "ask_concurrency", 0)
+    if not slots:
+        return await anyio.to_thread.run_sync(assistant.ask, *args)
+    limiter = _limiters.get(id(assistant))
+    if limiter is None:
+        limiter = _limiters[id(assistant)] = anyio.CapacityLimiter(slots)
+    return await anyio.to_thread.run_sync(assistant.ask, *args, limiter=limiter)
+
+
 def router(assistant, users: list[tuple[str, str]] | None = None,
            throttle: LoginThrottle | None = None) -> APIRouter:
     r = APIRouter(prefix="/api")
@@ -287,10 +304,8 @@ def router(assistant, users: list[tuple[str, str]] | None = None,
             turns, patient, audience = parse_ask(body, assistant.settings.max_turns)
         except BadRequest as e:
             return _error(e.status, str(e))
-        from starlette.concurrency import run_in_threadpool
-
         try:
-            ans = await run_in_threadpool(assistant.ask, turns, patient, audience)
+            ans = await run_ask(assistant, turns, patient, audience)
         except InputError as e:
             return _error(400, str(e))
         return JSONResponse(ans.to_dict())
