@@ -153,6 +153,7 @@ class Concept:
     intervention: bool = False
     word: str = ""  # the word as asked: its ordinariness is judged on this form
     alts: tuple[str, ...] = ()  # Chinese words the corpus uses for an English word (`crosslingual`)
+    forms: tuple[str, ...] = ()  # glossary term: its surface forms (what `pattern` matches)
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ class SentenceSearcher(Searcher):
         sims = np.asarray(vectors) @ query.vector
         out: list[ScoredPassage] = []
         seen: set[int] = set()
-        for row in np.argsort(-sims, kind="stable"):
+        for row in _best_first(sims, SENTENCES_PER_PASSAGE * k):
             owner = self.owners[row]
             if owner not in seen:
                 seen.add(owner)
@@ -131,6 +131,23 @@ class SentenceSearcher(Searcher):
                 if len(out) >= k:
                     break
         return out
+
+
+SENTENCES_PER_PASSAGE = 8  # rows looked at first per passage wanted; all of them only if too few passages
+
+
+def _best_first(sims: np.ndarray, m: int):
+    """Row indexes by descending similarity, ties by row (a stable argsort's order), without sorting every
+    row: the best m (and every row tied with the m-th) first, then, only if the caller reads on, the rest."""
+    if m >= len(sims):
+        yield from np.argsort(-sims, kind="stable")
+        return
+    cut = sims[np.argpartition(-sims, m - 1)[m - 1]]
+    head = np.flatnonzero(sims >= cut)
+    head = head[np.lexsort((head, -sims[head]))]
+    yield from head
+    rest = np.flatnonzero(sims < cut)
+    yield from rest[np.lexsort((rest, -sims[rest]))]
 
 
 @dataclass
