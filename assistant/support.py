@@ -8,11 +8,9 @@ nothing when the corpus lacks them: they are phrasing, not concepts (`lexicon`).
 """
 from __future__ import annotations
 
-import bisect
 import difflib
 import math
 import re
-from functools import cached_property
 
 import numpy as np
 
@@ -21,6 +19,7 @@ from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
 from .index import Index
 from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, question_words, zipf
+from .mentions import Mentions
 from .model import Concept, ScoredPassage, Sentence, Support
 from .scope import EXCLUSION, excluded_by
 from .sentence_features import features_of
@@ -55,7 +54,6 @@ LISTS_PER_ANSWER = 2  # a list question may get two fully covering lists (绝对
 LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① …", "A、B、C") beats one that names one item
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 _NUMBER = re.compile(r"[\d.]+")
-_NO_ASCII = dict.fromkeys(range(128))  # str.translate: drop ASCII
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
 
 
@@ -107,7 +105,7 @@ class SupportScorer:
         self._names_intervention: dict[int, bool] = {}  # sentence order -> it names one
         self._words: dict[int, list[str]] = {}  # sentence order -> its terms that are not numbers
         self._typos: dict[str, str] = {}  # English question word -> the nearest corpus word (`_known`)
-        self._hits: dict[tuple[str, str], frozenset[int] | dict[str, bool]] = {}  # `_matches`
+        self.mentions = Mentions(every)
         self.unknown_idf = math.log(1 + self.n) * ABSENT_IDF_FACTOR
         self._weights: dict[str, float] = {}
         self._subjects: dict[str, str | None] = {}
@@ -160,7 +158,7 @@ class SupportScorer:
                 self._dfs[c.label] = sum(self._mentions(c).values())
             else:
                 self._dfs[c.label] = self.df.get(c.token, 0) or len(
-                    frozenset().union(*(self._having(a) for a in c.alts)))
+                    frozenset().union(*(self.mentions.token(a) for a in c.alts)))
         return self._dfs[c.label]
 
     def weight(self, c: Concept) -> float:
@@ -188,7 +186,7 @@ class SupportScorer:
                 self._by_doc[c.label] = self._df_by_doc.get(c.token, {})
             else:
                 by_doc: dict[str, int] = {}
-                rows = self._text_hits(c) if c.pattern is not None else (
+                rows = self.mentions.term(c.pattern, c.forms) if c.pattern is not None else (
                     x.order for x in self._every if self.covers(c, x))
                 for r in rows:
                     doc = self._every[r].passage.doc_id
@@ -198,58 +196,9 @@ class SupportScorer:
 
     def covers(self, c: Concept, s: Sentence, with_context: bool = False) -> bool:
         if c.pattern is not None:
-            return s.order in self._text_hits(c) or (with_context and self._matches(c.pattern, s.context))
+            return (s.order in self.mentions.term(c.pattern, c.forms)
+                    or (with_context and self.mentions.matches(c.pattern, s.context)))
         return c.token in s.terms or any(a in s.terms for a in c.alts)
-
-    def _text_hits(self, c: Concept) -> frozenset[int]:
-        """The sentences (by order) whose text a term's pattern matches: found once per term, then looked up
-        (the same glossary terms come back question after question). Texts are folded to lower case, so a
-        match needs a lower-cased form as a substring; `str.find` over all texts joined finds those
-        sentences at C speed. A caseless (Chinese) form found is a match; the regex confirms the rest (word
-        bounds of Latin forms) and checks the few texts with cased non-ASCII letters (μ) whatever they hold.
-        The same sentences as `pattern.search` one by one; at 121,000 sentences 0.1 s per new term, not 3 s."""
-        key = (c.pattern.pattern, "text")  # type: ignore[union-attr]
-        if key not in self._hits:
-            big, starts, odd = self._haystack
-            sure: set[int] = set()
-            check = set(odd)
-            for f in {f.lower() for f in c.forms} if c.forms else ():
-                found = sure if not f.isascii() and f.upper() == f else check  # caseless: a hit is a match
-                i = big.find(f)
-                while i != -1:
-                    r = bisect.bisect_right(starts, i) - 1
-                    found.add(r)
-                    i = big.find(f, starts[r + 1]) if r + 1 < len(starts) else -1  # on to the next text
-            rows = self._every if not c.forms else [self._every[r] for r in check - sure]
-            self._hits[key] = frozenset(sure | {s.order for s in rows if c.pattern.search(s.text)})  # type: ignore[union-attr]
-        return self._hits[key]  # type: ignore[return-value]
-
-    @cached_property
-    def _haystack(self) -> tuple[str, list[int], frozenset[int]]:
-        """Every sentence's text joined by newlines (no form holds one), where each starts, and the texts
-        with a cased letter outside ASCII (is_plain false: re.IGNORECASE may match there what lower() hides)."""
-        starts, pos = [], 0
-        for s in self._every:
-            starts.append(pos)
-            pos += len(s.text) + 1
-        odd = frozenset(i for i, s in enumerate(self._every)
-                        if (r := s.text.translate(_NO_ASCII)) and not r.lower() == r.upper() == r)
-        return "\n".join(s.text for s in self._every), starts, odd
-
-    def _having(self, token: str) -> frozenset[int]:
-        """The sentences (by order) whose terms include `token`: one scan per token, for English words'
-        Chinese alternatives (a sentence with two of them counts once)."""
-        key = (token, "term")
-        if key not in self._hits:
-            self._hits[key] = frozenset(s.order for s in self._every if token in s.terms)
-        return self._hits[key]  # type: ignore[return-value]
-
-    def _matches(self, pattern: re.Pattern[str], text: str) -> bool:
-        """pattern.search(text), remembered: section paths and titles repeat across many sentences."""
-        seen = self._hits.setdefault((pattern.pattern, "context"), {})
-        if text not in seen:
-            seen[text] = bool(pattern.search(text))  # type: ignore[index]
-        return seen[text]  # type: ignore[index]
 
     def within(self, c: Concept, s: Sentence) -> bool:
         """The sentence covers the concept in its document: by its own words (an intervention also by its
@@ -258,7 +207,7 @@ class SupportScorer:
             return True
         title, terms = self._titles.get(s.passage.doc_id, ("", frozenset()))
         if c.pattern is not None:
-            return bool(title) and self._matches(c.pattern, title)
+            return bool(title) and self.mentions.matches(c.pattern, title)
         return c.token in terms or any(a in terms for a in c.alts)
 
     def coverage(self, concepts: list[Concept], s: Sentence) -> float:
