@@ -1,0 +1,90 @@
+"""A patient's value against a guideline's bands: "INR 6.5" falls in the "4.5～10.0" row and not in the
+"≥10.0" one, "eGFR 50" in "45～59", "血小板80" in "50～100×10^9/L", "78岁" under "≥75 岁".
+
+Dose tables and thresholds stratify by such values, and the row whose band holds the asked value is the
+one that answers; a row of the same measure whose band does not hold it answers another patient. Raw
+numbers are compared as written (a platelet count of 80 against "50～100×10^9/L"); units are not converted.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from .tokens import fold_text, tokenize
+
+__all__ = ["asked_values", "band_fit"]
+
+_NUM = r"\d+(?:\.\d+)?"
+_UPPER = r"(?:～|~|-|–|—|至|到)"
+BAND = re.compile(
+    rf"(?P<op>≥|≤|>=|<=|>|<|＞|＜|不低于|不超过|不少于|不足|低于|高于|超过|大于|小于)?\s*(?P<lo>{_NUM})"
+    rf"(?:\s*[a-zμ/%]{{0,8}}\s*{_UPPER}\s*(?P<hi>{_NUM}))?(?P<rest>[^\d，。；、,;（）()≥≤<>＜＞=～~]{{0,12}})")
+_AT_LEAST, _ABOVE = {"≥", ">=", "不低于", "不少于"}, {">", "＞", "高于", "超过", "大于"}
+_AT_MOST, _BELOW = {"≤", "<=", "不超过"}, {"<", "＜", "低于", "小于", "不足"}
+_AGE = re.compile(r"^\s*(?:岁|周岁|-?\s*years?\b|-?\s*year-old|yrs?\b)", re.I)
+# Words between a measure and its value in a question ("INR 就2.8了", "eGFR is 50", "血小板只有80").
+_FILLER = re.compile(r"(?:\s|是|为|就|才|只有|已经|已|仍|还|达到|达|到|了|约|大概|:|：|=|is|was|of|at|around|about)+$", re.I)
+_QUESTION_VALUE = re.compile(rf"(?<![\d.～~\-–—至到])({_NUM})(?!\s*{_UPPER}\s*\d)(?![\d.])")
+_AMOUNT = re.compile(r"^\s*(?:[周天日月年](?!剂量|量|龄)|[次个片支针袋万亿千%]|mg\b|μg|ug\b|g\b|iu\b|u\b|ml\b(?!\s*/)|h\b|d\b|"
+                     r"hours?|days?|weeks?|months?|times|doses?|tablets?|million|billion)", re.I)
+AGE = "岁"  # the measure of "78岁", "78-year-old"
+NEAR = 16  # characters looked at before a band for its measure
+# What may stand between a measure and its band: "血小板计数 <100", "INR: ＜1.5", "eGFR为30～59" (not "INR目标范围
+# 2.0～3.0", a target, nor "复查INR时间: 1～2周内", another quantity).
+_GAP = r"(?:\s|:|：|（|\(|为|是|值|计数|水平|在|处于|介于|of|is|between)*"
+
+
+def asked_values(question: str) -> list[tuple[str, Decimal]]:
+    """(measure, value) pairs the question states: the word just before a number ("eGFR 50" -> egfr),
+    or age for a number of years. A number without such a word is not a patient value."""
+    text = fold_text(question)
+    out = []
+    for m in _QUESTION_VALUE.finditer(text):
+        if _AGE.match(text[m.end():]):
+            out.append((AGE, Decimal(m.group(1))))
+            continue
+        if _AMOUNT.match(text[m.end():]):
+            continue  # "负重4周", "2亿个细胞", "15 mg": an amount the answer states, not the patient's value
+        before = _FILLER.sub("", text[max(0, m.start() - 16):m.start()])
+        word = re.search(r"[a-z][a-z0-9\-]*$", before)
+        if word:
+            out.append((word.group(), Decimal(m.group(1))))
+        elif (run := re.search(r"[\u3400-\u9fff]+$", before)) and (toks := tokenize(run.group(), search_mode=False)):
+            out.append((toks[-1], Decimal(m.group(1))))
+    return out
+
+
+def _holds(op: str | None, lo: Decimal, hi: Decimal | None, rest: str, v: Decimal) -> bool | None:
+    """Whether the band holds v; None when the number is a plain value, not a band."""
+    if hi is not None:
+        return lo <= v <= hi
+    if op in _AT_LEAST or (not op and "以上" in rest):
+        return v >= lo
+    if op in _ABOVE:
+        return v > lo
+    if op in _AT_MOST or (not op and "以下" in rest):
+        return v <= lo
+    if op in _BELOW:
+        return v < lo
+    return None
+
+
+def band_fit(values: list[tuple[str, Decimal]], text: str) -> int:
+    """+1 when a band of the text holds an asked value of the measure named just before it, -1 when the
+    text has bands for such a measure and none holds the value, 0 when it says nothing about the measures."""
+    if not values:
+        return 0
+    fits = misses = 0
+    for m in BAND.finditer(text):
+        age = bool(_AGE.match(m.group("rest")))
+        before = text[max(0, m.start() - NEAR):m.start()]
+        for measure, v in values:
+            if (measure == AGE) != age or (measure != AGE and not re.search(re.escape(measure) + _GAP + "$", before)):
+                continue  # a band of another quantity ("INR 4.5～10.0 · 暂停1～2次", "复查INR时间: 1～2周内")
+            held = _holds(m.group("op"), Decimal(m.group("lo")),
+                          Decimal(m.group("hi")) if m.group("hi") else None, m.group("rest"), v)
+            if held is True:
+                fits += 1
+            elif held is False:
+                misses += 1
+    return 1 if fits else (-1 if misses else 0)

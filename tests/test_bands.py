@@ -1,0 +1,59 @@
+"""Patient values against a guideline's bands (assistant.bands): the row whose band holds the value."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from assistant.bands import AGE, asked_values, band_fit
+from assistant.tokens import fold_text
+
+
+@pytest.mark.parametrize("question, want", [
+    ("INR 6.5，没有出血，华法林怎么处理？", [("inr", Decimal("6.5"))]),
+    ("For a patient with eGFR 50, what is the maximum weekly methotrexate dose?", [("egfr", Decimal("50"))]),
+    ("血小板80能用华法林吗", [("血小板", Decimal("80"))]),
+    ("刚开始吃华法林第三天INR就2.8了", [("inr", Decimal("2.8"))]),
+    ("80岁老太太，华法林从多少开始吃", [(AGE, Decimal("80"))]),
+    ("a 78-year-old patient", [(AGE, Decimal("78"))]),
+    ("eGFR 30-44 MTX咋调", []),  # a range in the question is not a patient value
+])
+def test_asked_values(question, want):
+    assert asked_values(question) == want
+
+
+ROWS = {
+    "ge10": "表7 · INR≥10.0，无出血 · 华法林: 停用，维生素K1: 口服2.5～5 mg",
+    "4to10": "表7 · INR 4.5～10.0，无出血 · 暂停华法林1～2次",
+    "below": "表3 维持阶段华法林剂量调整（INR目标范围2.0～3.0） · INR: ＜1.5 · 周剂量增加10%～20%",
+    "1.5to1.9": "表3 （INR目标范围2.0～3.0） · INR: 1.5～1.9 · 复查INR时间: 1～2周内",
+    "egfr45": "eGFR 45～59 mL/min时，剂量减少25%",
+    "egfr30": "eGFR 30～44 mL/min时，剂量减少50%",
+    "age75": "年龄 ≥75 岁患者起始剂量推荐为2 mg/d",
+    "platelets": "血小板计数（50～100）×10^9/L",
+    "none": "华法林应在每天固定时间服用",
+}
+
+
+@pytest.mark.parametrize("question, fits, misses", [
+    ("INR 6.5，没有出血", {"4to10"}, {"ge10", "below", "1.5to1.9"}),
+    ("INR is 12, not bleeding", {"ge10"}, {"4to10", "below", "1.5to1.9"}),
+    ("维持期INR 1.3", {"below"}, {"ge10", "4to10", "1.5to1.9"}),  # not 1.3 in "复查INR时间: 1～2周内"
+    ("eGFR 50", {"egfr45"}, {"egfr30"}),
+    ("80岁", {"age75"}, set()),
+    ("血小板80", {"platelets"}, set()),
+])
+def test_band_fit(question, fits, misses):
+    values = asked_values(question)
+    got = {k: band_fit(values, fold_text(v)) for k, v in ROWS.items()}
+    assert {k for k, v in got.items() if v == 1} == fits
+    assert {k for k, v in got.items() if v == -1} == misses
+
+
+@pytest.mark.parametrize("question", ["PRP术后限制负重4周对吧?", "指南说MSC常用剂量是2亿个细胞吧?", "MTX 15 mg 一周够吗"])
+def test_an_amount_is_not_a_patient_value(question):
+    assert asked_values(question) == []
+
+
+def test_a_weekly_dose_after_the_value_is_not_its_unit():
+    assert asked_values("维持期INR 1.3 周剂量加多少") == [("inr", Decimal("1.3"))]
