@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 
 __all__ = ["ORDINARY_ZIPF", "GENERIC", "PHRASING_EN", "PHRASING_ZIPF_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
-           "is_noun", "absent_weight", "spell_en", "question_words"]
+           "is_noun", "is_pronoun", "absent_weight", "spell_en", "question_words"]
 
 # Measured (stack notes + dev set): ordinary words score 4-6 (以后 5.46, 正常 5.14, contain 4.50,
 # listed 4.69, over 6.08); domain terms below 3.5 (偏头痛 2.79, 间充质 2.04, temporomandibular 2.02).
@@ -29,6 +29,7 @@ GENERIC = frozenset("""好处 作用 效果 疗效 区别 优点 缺点 风险 �
     情况 方面 问题 结果 证据 指南 资料 介绍 说明 意思 定义 患者 病人 治疗 疗法 方法 主要 哪些 什么样 东西 时候
     医生 计划 方式 这位 这批 准备 老人 我妈 我爸 一次 一般 大概 正常 合适 可以 能用 使用 人 大家 朋友 家人
     老公 老婆 丈夫 妻子 爱人 孩子 宝宝 儿子 女儿 妈妈 爸爸 父亲 母亲 奶奶 爷爷 姥姥 外婆 亲戚 同事
+    老太太 老太 老头 老头儿 老爷子 大爷 大妈 阿姨 叔叔 男人 女人 男的 女的
     benefit effect effective work difference advantage risk reason recommend recommended advice safe
     suitable guideline evidence patient treatment therapy explain mean say thing people person
     husband wife partner son daughter mom mum dad mother father grandma grandpa friend family""".split())
@@ -92,6 +93,8 @@ def absent_weight(word: str, in_jieba_dict: bool) -> float:
     if not word.isascii():
         if in_jieba_dict and is_noun(word):
             return 1.0
+        if in_jieba_dict and is_pronoun(word):
+            return 0.0  # 啥时候, 为啥, 怎么样, 这种: how it is asked, never what about
         if not in_jieba_dict and z >= ORDINARY_ZIPF["zh"]:
             return 0.0  # a segmentation artefact of ordinary words ("的人能不能" -> 人能)
         return 0.5 if z < RARE_ZIPF else 0.0
@@ -127,15 +130,24 @@ def spell_en(word: str) -> str:
     return close[0] if close else word
 
 
-@lru_cache(maxsize=50_000)
 def is_noun(word: str) -> bool:
     """jieba's part-of-speech tag says noun (Chinese); English words are judged by frequency alone."""
     if word.isascii():
         return True
-    import jieba.posseg as pseg
-
-    tags = [f for _, f in pseg.lcut(word)]
+    tags = _tags(word)
     return len(tags) == 1 and tags[0] in _NOUN_TAGS
+
+
+def is_pronoun(word: str) -> bool:
+    """jieba tags the Chinese word as one pronoun (r): 啥时候, 哪里, 为啥, 怎样, 自己, 其他."""
+    return not word.isascii() and _tags(word) == ("r",)
+
+
+@lru_cache(maxsize=50_000)
+def _tags(word: str) -> tuple[str, ...]:
+    import jieba.posseg as pseg  # loaded on first use: ~0.6 s, only for words the corpus lacks
+
+    return tuple(f for _, f in pseg.lcut(word))
 
 
 def question_words(question: str, vocab=()) -> list[str]:

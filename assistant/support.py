@@ -32,8 +32,8 @@ __all__ = ["SupportScorer"]  # its Concept, Sentence and Support live in `model`
 # weight) and is itself about the question (>= 35 % coverage): multi-part questions get every part.
 MIN_PART_GAIN = 0.10
 MIN_PART_COVERAGE = 0.35
-# A question must name at least one concept (about one rare-ish word's idf); "And for patients
-# over 75?" on its own asks about nothing the sources could answer.
+# A question must name at least one concept (about one rare-ish word's idf, or a domain word the corpus
+# has: `_domain`); "And for patients over 75?" on its own asks about nothing the sources could answer.
 MIN_CONCEPT_WEIGHT = 1.0
 CONTEXT_CREDIT = 0.5
 SUBJECT_MIN_MENTIONS = 20  # sentences: a concept this present, and
@@ -310,6 +310,12 @@ class SupportScorer:
             own = self._words[s.order] = [t for t in s.terms if not _NUMBER.fullmatch(t)]
         return len([t for t in own if t in qterms]) / len(own) if own else 0.0
 
+    def _domain(self, c: Concept) -> bool:
+        """A domain concept the corpus has (a term, or a word rare in general language): the question asks
+        about something even when its idf is low, as a guideline's own drug is in nearly every sentence
+        (华法林 in "喂奶期间能吃华法林吗": idf 1.0 in the warfarin consensus)."""
+        return self.weight(c) > 0 and self.doc_freq(c) > 0 and (c.pattern is not None or not is_ordinary(c.word))
+
     def similarity(self, s: Sentence, qvec) -> float:
         """Dense similarity of question and sentence, as a bonus over the compressed e5 floor."""
         if qvec is None or self.vectors is None or s.order >= len(self.vectors):
@@ -377,7 +383,7 @@ class SupportScorer:
         # Nothing checkable (an English question on an untranslated text): dense retrieval decides.
         joint = sum(self.weight(c) for c in checkable if c.label in covered) / part if part > 0 else float(bool(chosen))
         missing = [c.label for c in checkable if c.label not in covered and self.weight(c) > 0]
-        answered = answered and total >= MIN_CONCEPT_WEIGHT  # phrasing alone asks about nothing
+        answered = answered and (total >= MIN_CONCEPT_WEIGHT or any(map(self._domain, concepts)))  # phrasing alone asks about nothing
         docs = {h.passage.doc_id for h in hits}  # a scope statement of the documents retrieved, wherever it stands
         scope = [x for x in self._scope if x.passage.doc_id in docs]
         stated = [r[0] for r in ranked if r[0].order in self._scope_orders]  # the others state no scope

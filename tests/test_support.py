@@ -31,6 +31,16 @@ def test_jieba_artefacts_of_ordinary_words_are_phrasing():
     assert absent_weight("太低", in_jieba_dict=False) == 0.0
 
 
+@pytest.mark.parametrize("word", ["啥时候", "为啥", "怎么样", "这种"])
+def test_pronouns_are_phrasing(word):
+    assert absent_weight(word, in_jieba_dict=True) == 0.0  # jieba tags them r: how it is asked
+
+
+@pytest.mark.parametrize("word", ["老太太", "老头", "阿姨"])
+def test_who_asks_is_not_what_about(word):
+    assert absent_weight(word, in_jieba_dict=True) == 0.0
+
+
 @pytest.mark.parametrize("typo,word", [("responce", "response"), ("tomorow", "tomorrow"), ("stoped", "stopped")])
 def test_english_typos_are_read_as_meant(typo, word):
     assert spell_en(typo) == word
@@ -200,3 +210,12 @@ def test_homophone_typos_of_terms_find_the_corpus_term():
     assert correct("华发林吃了几天才起效？", "华发", index) == "华法林"  # jieba: 华发 / 林
     assert correct("凝血酶元时间多少？", "凝血酶元", index) == "凝血酶原"
     assert correct("实验结果如何", "实验", index) == ""
+
+
+def test_a_domain_word_names_a_concept_whatever_its_idf(assistant):
+    """The guideline's own drug is in nearly every sentence of a one-guideline corpus (low idf); a question
+    about it still asks about something. Ordinary words and phrasing never do."""
+    sc = assistant.scorer
+    by_label = {c.label: c for c in sc.concepts("富血小板血浆和间充质干细胞以上不能")}
+    assert sc._domain(by_label["富血小板血浆"]) and sc._domain(by_label["间充质干细胞"])
+    assert not any(sc._domain(c) for label, c in by_label.items() if label in ("以上", "不能"))
