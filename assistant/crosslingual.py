@@ -137,7 +137,9 @@ def chinese_groups(words: Iterable[str], table: dict[str, list[str]]) -> list[tu
 
 def lookup(dictionary: dict[str, list[str]], words: list[str]) -> dict[str, list[str]]:
     """Chinese words for each English word of a question (and for adjacent pairs: "folic acid")."""
-    stems = [stem(LATINATE.get(w.lower(), w.lower())) for w in words]
+    # A clinical adjective's own CC-CEDICT sense first ("oral" -> 口服), else its plain-English noun ("mouth").
+    stems = [stem(w.lower()) if stem(w.lower()) in dictionary else stem(LATINATE.get(w.lower(), w.lower()))
+             for w in words]
     found: dict[str, list[str]] = {}
     for i, s in enumerate(stems):
         pair = f"{s} {stems[i + 1]}" if i + 1 < len(stems) else ""

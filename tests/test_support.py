@@ -65,6 +65,12 @@ def test_crosslingual_keys_and_lookup_use_only_corpus_words():
     assert all(w in {"哺乳", "肾功能", "叶酸", "监测"} for alts in found.values() for w in alts)
 
 
+def test_a_clinical_adjective_uses_its_own_sense_first():
+    d = corpus_dictionary(["口服", "漱口", "肾功能"])
+    assert lookup(d, ["oral"])["oral"] == ["口服"]  # not 漱口 through "mouth"
+    assert "肾功能" in lookup(d, ["renal"])["renal"]  # CC-CEDICT has no "renal": through "kidney"
+
+
 # ----------------------------------------------------------------------------- the real assistant
 
 
