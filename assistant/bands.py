@@ -28,7 +28,7 @@ _QUESTION_VALUE = re.compile(rf"(?<![\d.～~\-–—至到])({_NUM})(?!\s*{_UPPE
 _AMOUNT = re.compile(r"^\s*(?:[周天日月年](?!剂量|量|龄)|[次个片支针袋万亿千%]|mg\b|μg|ug\b|g\b|iu\b|u\b|ml\b(?!\s*/)|h\b|d\b|"
                      r"hours?|days?|weeks?|months?|times|doses?|tablets?|million|billion)", re.I)
 AGE = "岁"  # the measure of "78岁", "78-year-old"
-NEAR = 16  # characters looked at before a band for its measure
+NEAR = 16  # characters looked at before a value or a band for its measure
 # What may stand between a measure and its band: "血小板计数 <100", "INR: ＜1.5", "eGFR为30～59" (not "INR目标范围
 # 2.0～3.0", a target, nor "复查INR时间: 1～2周内", another quantity).
 _GAP = r"(?:\s|:|：|（|\(|为|是|值|计数|水平|在|处于|介于|of|is|between)*"
@@ -45,7 +45,7 @@ def asked_values(question: str) -> list[tuple[str, Decimal]]:
             continue
         if _AMOUNT.match(text[m.end():]):
             continue  # "负重4周", "2亿个细胞", "15 mg": an amount the answer states, not the patient's value
-        before = _FILLER.sub("", text[max(0, m.start() - 16):m.start()])
+        before = _FILLER.sub("", text[max(0, m.start() - NEAR):m.start()])
         word = re.search(r"[a-z][a-z0-9\-]*$", before)
         if word:
             out.append((word.group(), Decimal(m.group(1))))

@@ -38,11 +38,6 @@ class QueryEmbedder(Embedder):
             return self.inner.embed_batch(texts, kind)
 
     def embed_query(self, text: str) -> np.ndarray:
-        got = self._submit(text)
-        return got.result() if isinstance(got, Future) else got
-
-    def _submit(self, text: str) -> np.ndarray | Future:
-        """The cached vector, or the future of the batch that will embed it."""
         with self._cond:
             hit = self._cache.get(text)
             if hit is not None:
@@ -56,7 +51,7 @@ class QueryEmbedder(Embedder):
                     self._worker = threading.Thread(target=self._run, name="query-embed", daemon=True)
                     self._worker.start()
                 self._cond.notify()
-        return fut
+        return fut.result()
 
     def _run(self) -> None:
         while True:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -56,6 +56,7 @@ class Searcher(ABC):
 class BM25Searcher(Searcher):
     index: Index
     name: str = "bm25"
+    _forms: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)  # `_form_tokens`
 
     def search(self, query: Query, k: int) -> list[ScoredPassage]:
         vocab = self.index.bm25.vocab_dict
@@ -84,7 +85,7 @@ class BM25Searcher(Searcher):
     def _form_tokens(self, form: str) -> list[str]:
         """A synonym's index tokens, remembered: the glossary's forms come back in question after question
         (one searcher per index version, so a swap's new jieba words start afresh)."""
-        cache = self.__dict__.setdefault("_forms", {})
+        cache = self._forms
         if form not in cache:
             if len(cache) >= FORM_CACHE_SIZE:
                 cache.clear()

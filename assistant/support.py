@@ -104,9 +104,8 @@ class SupportScorer:
         # its "MTX起始剂量为…" is about RA without saying so).
         self._titles = {d: (fold_text(m.title), frozenset(content_terms(m.title))) for d, m in index.sources.items()}
         self._en_vocab = sorted(t for t in self.df if t.isascii() and len(t) >= 5)
-        forms = [f for t in glossary.terms if t.kind == "intervention" for f in t.forms]
-        self._intervention = form_pattern(tuple(forms)) if forms else None  # any intervention, one regex
-        self._names_intervention: dict[int, bool] = {}  # sentence order -> it names one
+        forms = tuple(f for t in glossary.terms if t.kind == "intervention" for f in t.forms)
+        self._intervention = (form_pattern(forms), forms) if forms else None  # any intervention, one regex
         self._words: dict[int, list[str]] = {}  # sentence order -> its terms that are not numbers
         self._typos: dict[str, str] = {}  # English question word -> the nearest corpus word (`_known`)
         self.mentions = Mentions(every)
@@ -297,9 +296,7 @@ class SupportScorer:
         asked = [c for c in concepts if c.intervention]
         if all(self.covers(c, s, with_context=True) for c in asked):
             return True
-        if s.order not in self._names_intervention:
-            self._names_intervention[s.order] = bool(self._intervention and self._intervention.search(s.text))
-        return not self._names_intervention[s.order]
+        return self._intervention is None or s.order not in self.mentions.term(*self._intervention)
 
     # -- the decision --------------------------------------------------------------------------
     def _precision(self, s: Sentence, qterms: set[str]) -> float:
