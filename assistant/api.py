@@ -28,7 +28,7 @@ from .guard.patient import PatientContext
 from .guard.rulebook import doc_id as doc_id_of
 from .index import Index, build
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
-from .lexicon import GENERIC, PHRASING_EN, is_phrasing
+from .lexicon import GENERIC, PHRASING_EN, is_ordinary, is_phrasing
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage, Support
 from .query_embed import query_embedder
 from .retrieve import BM25Searcher, Query, Searcher
@@ -114,10 +114,13 @@ class Assistant(LiveIndex):
         vocab = self.index.zipf  # every corpus word
         same = chinese_groups(zh, self.index.synonyms)
         same += [(w, s) for w in zh for s in stand_ins(question, w, vocab, self.index.homophones)]
+        english = [(w, *(e for e, _ in en)) for w in zh if (en := self.scorer.english_of(w))]  # 痛风 -> gout
+        same += english
         if same:  # 怀孕 -> 妊娠, 吃华法林 -> 华法林: the guideline's word for the question's
             expanded += " " + " ".join(dict.fromkeys(w for g in same for w in g[1:]))
             groups += same
-        q = Query(question, expanded, self.embedder, tuple(groups))
+        dense = f"{question} {' '.join(dict.fromkeys(e for g in english for e in g[1:]))}" if english else ""
+        q = Query(question, expanded, self.embedder, tuple(groups), dense)
         return (searcher or self.searcher).search(q, k or self.settings.top_k), q
 
     @_pinned
@@ -133,7 +136,10 @@ class Assistant(LiveIndex):
         lang = lang or answer_language(question)
         simplified = to_simplified(question)
         pool = self.retrieve(simplified, self.settings.support_k)
-        result = guard_mod.check(simplified, patient, lang=lang, rules=self.rules, context_docs=_context_docs(pool, self.settings.context_passages))
+        with self._lock.shared():
+            concept_docs = self.scorer.concept_docs(simplified)
+        result = guard_mod.check(simplified, patient, lang=lang, rules=self.rules, concept_docs=concept_docs,
+                                 context_docs=_context_docs(pool, self.settings.context_passages))
         cits: list[Citation] = []
         for f in result.findings:
             f.citation = self._quote_citation(f.source_doc, f.source_quote, cits)
@@ -160,7 +166,9 @@ class Assistant(LiveIndex):
         timings["retrieve"] = _ms(t)
 
         t = time.perf_counter()
-        g = guard_mod.check(resolved.guard_text, patient, lang=lang, rules=self.rules,
+        with self._lock.shared():
+            concept_docs = self.scorer.concept_docs(resolved.query)
+        g = guard_mod.check(resolved.guard_text, patient, lang=lang, rules=self.rules, concept_docs=concept_docs,
                             context_docs=_context_docs(pool, self.settings.context_passages))
         findings = list(g.findings)
         if self._contraindicated(findings):  # a patient case with a contraindication is a question about it
@@ -193,7 +201,19 @@ class Assistant(LiveIndex):
         turns = [validate_question(t, self.settings.max_question_chars) for t in turns]
         question = turns[-1]
         simplified = [to_simplified(t) for t in turns]
-        return turns, answer_language(question), is_traditional(question), resolve(simplified, int(self.rules.elderly_age))
+        resolved = resolve(simplified, int(self.rules.elderly_age), self._subjects) if len(turns) > 1 else \
+            resolve(simplified)
+        return turns, answer_language(question), is_traditional(question), resolved
+
+    def _subjects(self, text: str) -> list[str]:
+        """The words of a turn naming what a guideline is about: an intervention, or a concept nearly all of
+        whose many mentions are in one document (华法林 in a warfarin consensus)."""
+        out: list[str] = []
+        with self._lock.shared():
+            for c in self.scorer.concepts(text):
+                if c.intervention or (self.scorer.subject_doc(c) and not (c.word and is_ordinary(c.word))):
+                    out += [m.group(0) for m in c.pattern.finditer(text)] if c.pattern is not None else [c.word]
+        return [w for w in out if w and w in text]
 
     def _gather(self, query: str, n: int) -> tuple[list[ScoredPassage], list[ScoredPassage], Support]:
         """The support pool, the top-k hits and the sentences that may answer (at most n)."""

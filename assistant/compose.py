@@ -14,9 +14,10 @@ from .provenance import display_title
 from .quantities import Quantity, format_en, format_zh, parse_quantities
 from .attributes import ENUMERATION, LIST_HEADER, LIST_QUESTION
 from .support import SupportScorer
+from .tokens import CJK
 
 __all__ = ["compose", "refusal", "make_citation", "premise_line", "REFUSAL", "SEE_ALSO", "TRANSLATION_NOTE",
-           "NO_TRANSLATION_NOTE", "PREMISE_LEAD", "is_list_question", "gloss_line", "GLOSS_LEAD"]
+           "NO_TRANSLATION_NOTE", "ENGLISH_SOURCE_NOTE", "PREMISE_LEAD", "is_list_question", "gloss_line", "GLOSS_LEAD"]
 
 REFUSAL = {
     "zh": "这些指南资料没有涉及这个问题{missing}。为安全起见，这里不给出来源之外的数字或建议；请咨询医生。",
@@ -27,12 +28,14 @@ SEE_ALSO = {"zh": "另见（最接近的段落，并未回答该问题）：", "
 TRANSLATION_NOTE = "(English translation of the Chinese guideline text; the Chinese original is authoritative.)"
 NO_TRANSLATION_NOTE = ("(No English translation of this guideline is available: the cited sentences are quoted in "
                        "the original Chinese; numbers can be checked against them.)")
+ENGLISH_SOURCE_NOTE = "（该指南只有英文原文：引用的句子按原文照录，其中的数字可直接核对。）"
 GLOSS_LEAD = "Terms in the cited Chinese (dictionary glosses, not a translation):"
 GLOSS_MAX_TERMS = 30
 PREMISE_LEAD = {"zh": "来源写的是", "en": "The source says"}
 _CONTINUES = re.compile(r"[；;：:]\s*$")  # the enumeration goes on after this sentence
 _CLAUSE_GOES_ON = re.compile(r"[；;]\s*$")  # the statement goes on after this clause
 LIST_MAX_SENTENCES = 8  # a list question keeps its list whole, up to this many sentences
+_ITEM = re.compile(r"\s*([①-⑳⑴-⒇]|[（(]\d+[）)]|\d+[.、．]|[a-z][.)]\s)")  # an enumerated item
 CLAUSE_CHAIN = 2  # clauses after a sentence that ends in "；" that belong to the same statement
 
 
@@ -65,11 +68,26 @@ def _with_list_items(chosen: list[Sentence], scorer: SupportScorer, limit: int) 
     return out[:max(limit, 1)]
 
 
+def _opening_clause(s: Sentence, scorer: SupportScorer) -> Sentence | None:
+    """The clause a statement began with when `s` is its second half ("答：可短期使用对乙酰氨基酚…；
+    应避免使用布洛芬…。"): the one before it in the passage ending in "；", neither an enumerated item."""
+    prev = scorer.previous(s)
+    if prev is None or not _CLAUSE_GOES_ON.search(prev.zh) or LIST_HEADER.search(prev.zh):
+        return None
+    before = scorer.previous(prev)
+    if _ITEM.match(s.zh) or _ITEM.match(prev.zh) or (before is not None and _CLAUSE_GOES_ON.search(before.zh)):
+        return None  # a run of "；" clauses is an enumeration, not one statement
+    return prev
+
+
 def _with_clause_chain(chosen: list[Sentence], scorer: SupportScorer, limit: int) -> list[Sentence]:
     """A statement cut at "；" goes on in the next sentence ("…降低免疫应答；接种前后暂停MTX 2周。"):
-    up to `CLAUSE_CHAIN` following clauses join it."""
+    up to `CLAUSE_CHAIN` following clauses join it, and the clause it began with (`_opening_clause`)."""
     out: list[Sentence] = []
     for s in chosen:
+        opening = _opening_clause(s, scorer)
+        if opening is not None and opening not in out and opening not in chosen and len(out) < limit:
+            out.append(opening)
         if s not in out:
             out.append(s)
         added = 0
@@ -101,21 +119,24 @@ def compose(question: str, lang: str, support: Support, scorer: SupportScorer, s
             support.withheld.append(support.conflicts[(s.passage.id, *s.span)])
     citations: list[Citation] = []
     lines: list[str] = []
-    untranslated = False
+    untranslated = in_english = False
     for s in picked:
         cit = make_citation(len(citations) + 1, s.passage, s.span, sources[s.passage.doc_id],
                             texts[s.passage.doc_id], s.en)
         citations.append(cit)
         shown = s.en if lang == "en" and s.en else cit.quote
-        untranslated |= lang == "en" and not s.en
+        untranslated |= lang == "en" and not s.en and bool(CJK.search(cit.quote))
+        in_english |= lang == "zh" and not CJK.search(cit.quote)
         lines.append(f"{shown} [{cit.n}]")
     premise = premise_line(question, lang, picked, citations) if correct_premise else ""
     text = "\n".join(([premise] if premise else []) + lines)
     if lang == "en" and untranslated:
         gloss = gloss_line([s for s in picked if not s.en], scorer.glosses)
         text += ("\n" + gloss if gloss else "") + "\n" + NO_TRANSLATION_NOTE
-    elif lang == "en":
+    elif lang == "en" and any(s.en for s in picked):
         text += "\n" + TRANSLATION_NOTE
+    if in_english:
+        text += "\n" + ENGLISH_SOURCE_NOTE
     return text, citations
 
 

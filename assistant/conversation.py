@@ -7,6 +7,7 @@ recent earlier turn that had one ("间充质干细胞常用剂量是多少?" + "
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .config import ELDERLY_AGE
@@ -32,29 +33,48 @@ _AGE = re.compile(r"(?:over|above|older than|aged?|超过|大于)\s*(\d{2,3})|(\
 _ASKS_SAME = re.compile(r"^(那|那么|而|还有)?.{1,16}呢[?？]?$|^(and|what about|how about)\b.{1,40}\??$", re.I)
 
 
-def _is_follow_up(turn: str) -> bool:
-    return not SUBJECTS.search(turn) and (bool(FOLLOW_UP.search(turn.strip())) or len(turn.strip()) <= 12)
+# "跟打激素比,哪个更省钱?": a comparison with the earlier question's therapy, whatever it names itself.
+COMPARES = re.compile(r"^(跟|和|与|同|比起|相比|相较于?|compared (to|with)|versus|vs\.?)\s*\S", re.I)
 
 
-def _swaps_subject(turn: str) -> bool:
+def _is_follow_up(turn: str, names: Callable[[str], bool]) -> bool:
+    if COMPARES.search(turn.strip()):
+        return True
+    return not names(turn) and (bool(FOLLOW_UP.search(turn.strip())) or len(turn.strip()) <= 12)
+
+
+def _swaps_subject(turn: str, names: Callable[[str], bool]) -> bool:
     """"那间充质干细胞呢?" / "what about MSCs?": the earlier question, asked of a new therapy."""
-    return bool(SUBJECTS.search(turn)) and bool(_ASKS_SAME.match(turn.strip()))
+    return names(turn) and bool(_ASKS_SAME.match(turn.strip()))
 
 
-def resolve(turns: list[str], elderly_age: int = ELDERLY_AGE) -> Resolved:
-    """`elderly_age` is the guard's assumption (corpus/rules.yaml settings.elderly_age)."""
+def resolve(turns: list[str], elderly_age: int = ELDERLY_AGE,
+            subjects: Callable[[str], list[str]] | None = None) -> Resolved:
+    """`elderly_age` is the guard's assumption (corpus/rules.yaml settings.elderly_age). `subjects` gives
+    the words of a turn that name what an added guideline is about (华法林, MTX): the seeds' therapies
+    are `SUBJECTS`, a clinic's come from its index. With no earlier subject, a follow-up borrows the turn
+    before it ("医生给我开了甲氨蝶呤" + "那最多能加到多少？")."""
     last = turns[-1]
     guard_text = "\n".join(turns)
     if len(turns) == 1:
         return Resolved(last, guard_text)
-    earlier = next((t for t in reversed(turns[:-1]) if SUBJECTS.search(t)), None)
+
+    def names(t: str) -> bool:
+        return bool(SUBJECTS.search(t)) or bool(subjects and subjects(t))
+
+    earlier = next((t for t in reversed(turns[:-1]) if names(t)), None)
+    if earlier is None and _is_follow_up(last, names):
+        earlier = turns[-2]
     if earlier is None:
         return Resolved(last, guard_text)
     base = _STRIP_END.sub("", earlier)
-    if _swaps_subject(last):
+    if _swaps_subject(last, names):
         tail = _LEAD_IN.sub("", _STRIP_END.sub("", last.strip()))
-        return Resolved(f"{tail} {SUBJECTS.sub(' ', base).strip()}", guard_text, True)
-    if _is_follow_up(last):
+        rest = SUBJECTS.sub(" ", base)
+        for word in subjects(base) if subjects else ():
+            rest = rest.replace(word, " ")
+        return Resolved(f"{tail} {rest.strip()}", guard_text, True)
+    if _is_follow_up(last, names):
         return Resolved(f"{base} {last}{_elderly(last, elderly_age)}", guard_text, True)
     return Resolved(last, guard_text)
 

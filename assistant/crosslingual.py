@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from .tokens import STOP, stem
 
-__all__ = ["corpus_dictionary", "english_keys", "lookup", "expand_query", "QUERY_ALTERNATIVES", "glosses",
+__all__ = ["corpus_dictionary", "english_keys", "english_for", "lookup", "expand_query", "QUERY_ALTERNATIVES", "glosses",
            "GLOSS_FILE", "synonyms", "chinese_groups", "SYNONYM_FILE"]
 
 QUERY_ALTERNATIVES = 3  # Chinese words appended to the query per English word
@@ -133,6 +133,20 @@ def synonyms(zh_words: Iterable[str]) -> dict[str, list[str]]:
 def chinese_groups(words: Iterable[str], table: dict[str, list[str]]) -> list[tuple[str, ...]]:
     """Each Chinese question word the corpus lacks, with the corpus's words of the same meaning."""
     return [(w, *table[w][:QUERY_ALTERNATIVES]) for w in dict.fromkeys(words) if w in table]
+
+
+def english_for(word: str, vocab) -> list[tuple[str, str]]:
+    """A Chinese question word in the English of an English-language guideline: (surface, key) of each
+    CC-CEDICT sense whose stemmed words the guideline all has (痛风 -> gout, 秋水仙碱 -> colchicine, 透析 ->
+    dialysis). Whole senses only ("uric acid" both words, never "acid" alone); a key holds its stems."""
+    if word.isascii() or len(word) < 2:
+        return []
+    out: list[tuple[str, str]] = []
+    for d in _cedict().get_definitions(word) or []:
+        keys = english_keys(d)
+        if keys and all(k in vocab for k in keys[0].split()) and keys[0] not in [k for _, k in out]:
+            out.append((_bare(d.lower()), keys[0]))
+    return out[:QUERY_ALTERNATIVES]
 
 
 def lookup(dictionary: dict[str, list[str]], words: list[str]) -> dict[str, list[str]]:

@@ -3,13 +3,13 @@ chunked into passages, with what ingest understood of each (sections, table rows
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from . import provenance
 from .chunk import chunk, fixed_chunks
 from .config import Settings
-from .loaders import DocumentError, discover, read_document, read_meta
+from .loaders import DocumentError, discover, document_title, read_document, read_meta
 from .model import Passage, Removal, SourceMeta
 from .normalise import load_noise_rules, normalise
 from .terms import learn_terms
@@ -61,6 +61,8 @@ def prepare(settings: Settings, paths: list[Path], chunking: str = "sentences"
         except DocumentError as e:
             skipped.append(str(e))
             continue
+        if meta.title == path.stem and (own := document_title(text)):  # no title in a .meta.json
+            meta = replace(meta, title=own)
         if meta.doc_id in texts:
             skipped.append(f"{path}: duplicate doc_id {meta.doc_id!r}; give it another in its .meta.json")
             continue

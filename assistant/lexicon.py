@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["ORDINARY_ZIPF", "GENERIC", "PHRASING_EN", "PHRASING_ZIPF_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
+__all__ = ["ORDINARY_ZIPF", "GENERIC", "WHO_ASKS", "PHRASING_EN", "PHRASING_ZIPF_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
            "is_noun", "is_pronoun", "absent_weight", "spell_en", "question_words"]
 
 # Measured (stack notes + dev set): ordinary words score 4-6 (以后 5.46, 正常 5.14, contain 4.50,
@@ -24,15 +24,19 @@ COMMON_EN_NOUN_ZIPF = 5.6  # above this an English word is too general to name a
 # 处理 5.4, 才能 5.4); population and domain words stay below (儿童 5.1, 检查 5.1, 感染 4.7).
 PHRASING_ZIPF_ZH = 5.3
 
-# Nouns that say who asks or what kind of answer is wanted, not what the question is about.
-GENERIC = frozenset("""好处 作用 效果 疗效 区别 优点 缺点 风险 原因 禁用 适合 适用 推荐 建议 注意 注意事项 安全 有效
+# Who tells the story ("医生给我开了…", "我老公在吃…", "my husband is on…"): phrasing, present in the corpus
+# or not. Children and the elderly are populations a guideline speaks about, so they are not here.
+WHO_ASKS = frozenset("""医生 大夫 这位 我妈 我爸 大家 朋友 家人 老公 老婆 丈夫 妻子 爱人 妈妈 爸爸 父亲 母亲
+    奶奶 爷爷 姥姥 外婆 亲戚 同事 老太太 老太 老头 老头儿 老爷子 大爷 大妈 阿姨 叔叔
+    doctor husband wife partner mom mum dad mother father grandma grandpa friend family""".split())
+# Nouns that say what kind of answer is wanted, not what the question is about.
+GENERIC = WHO_ASKS | frozenset("""好处 作用 效果 疗效 区别 优点 缺点 风险 原因 禁用 适合 适用 推荐 建议 注意 注意事项 安全 有效
     情况 方面 问题 结果 证据 指南 资料 介绍 说明 意思 定义 患者 病人 治疗 疗法 方法 主要 哪些 什么样 东西 时候
-    医生 计划 方式 这位 这批 准备 老人 我妈 我爸 一次 一般 大概 正常 合适 可以 能用 使用 人 大家 朋友 家人
-    老公 老婆 丈夫 妻子 爱人 孩子 宝宝 儿子 女儿 妈妈 爸爸 父亲 母亲 奶奶 爷爷 姥姥 外婆 亲戚 同事
-    老太太 老太 老头 老头儿 老爷子 大爷 大妈 阿姨 叔叔 男人 女人 男的 女的
+    计划 方式 这批 准备 老人 一次 一般 大概 正常 合适 可以 能用 使用 人
+    孩子 宝宝 儿子 女儿 男人 女人 男的 女的
     benefit effect effective work difference advantage risk reason recommend recommended advice safe
     suitable guideline evidence patient treatment therapy explain mean say thing people person
-    husband wife partner son daughter mom mum dad mother father grandma grandpa friend family""".split())
+    son daughter""".split())
 # Everyday English verbs, adjectives and prepositions that questions use and the corpus may lack.
 PHRASING_EN = frozenset("""contain contains list give gives show shows mention mentions state states describe
     describes according regarding concerning roughly approximately exactly really actually also still just even
@@ -79,6 +83,8 @@ def is_ordinary(word: str) -> bool:
 
 def is_phrasing(word: str) -> bool:
     """How a question is put, never what it is about: weighs nothing, present in the corpus or not."""
+    if word.lower() in WHO_ASKS:
+        return True
     if word.isascii():
         return word.lower() in PHRASING_EN or (word.isalpha() and zipf(word) >= PHRASING_ZIPF_EN)
     return zipf(word) >= PHRASING_ZIPF_ZH

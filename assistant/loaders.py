@@ -275,6 +275,18 @@ def read_meta(path: Path, overrides: dict | None = None) -> SourceMeta:
     return replace(SourceMeta(**data), path=str(path))
 
 
+_YAML_TITLE = re.compile(r"\A---\n(?:.*\n)*?title:\s*[\"']?(.+?)[\"']?\s*\n(?:.*\n)*?---\n")
+_H1 = re.compile(r"^#\s+(\S.*?)\s*#*\s*$", re.M)
+TITLE_MAX_CHARS = 200
+
+
+def document_title(text: str) -> str:
+    """The title a document gives itself: its Markdown front matter's `title:`, else its first "# " heading
+    ("" when neither). A clinic file without a .meta.json is then named as its authors named it."""
+    m = _YAML_TITLE.match(text) or _H1.search(text)
+    return m.group(1).strip()[:TITLE_MAX_CHARS] if m else ""
+
+
 def is_rules_file(path: Path) -> bool:
     """Guard rules beside a document (`<name>.rules.yaml`, `rules.yaml`) are data about it, not a document."""
     return path.name in ("rules.yaml", "rules.yml") or path.name.endswith((".rules.yaml", ".rules.yml"))

@@ -154,6 +154,7 @@ class Concept:
     word: str = ""  # the word as asked: its ordinariness is judged on this form
     alts: tuple[str, ...] = ()  # Chinese words the corpus uses for an English word (`crosslingual`)
     forms: tuple[str, ...] = ()  # glossary term: its surface forms (what `pattern` matches)
+    en_alts: tuple[str, ...] = ()  # a Chinese word's English on English-language guidelines (stem keys)
 
 
 @dataclass(frozen=True)

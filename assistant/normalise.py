@@ -240,10 +240,14 @@ def normalise(doc_id: str, text: str, rules: NoiseRules,
     out = Normalised(doc_id=doc_id, text=text)
     spans = _lines(text)
     reasons = _reasons(spans, [text[s:e] for s, e in spans], rules, noise)
-    dash_doc = sum(1 for r in reasons if r == "bullet separator") >= 3
+    # A scraped page whose sections are dashed lists (the BMAC article); in Markdown, "---" is a thematic
+    # break or the front matter's fence, and its "#" headings say where sections end.
+    dash_doc = sum(1 for r in reasons if r == "bullet separator") >= 3 and not any(
+        _MD_HEADING.match(text[s:e]) for s, e in spans)
     lines = _content_lines(text, spans, reasons, out)
     demoted = _demoted(lines, rules)
     section: list[str] = []
+    levels: list[int] = []  # each section entry's heading level: "##" right under the title is not nested
     list_open = False  # the last content line introduced a list ("包括：") or was one of its items
     for i, (start, end, line, bullet, after_separator) in enumerate(lines):
         is_item = list_open and (bullet or bool(_LIST_MARK.match(line)))
@@ -251,11 +255,12 @@ def normalise(doc_id: str, text: str, rules: NoiseRules,
         list_open = not level and (is_item or line.endswith((":", "：")))
         if level:
             title = _MD_HEADING.sub("", line).rstrip(":：").strip()
-            section = section[: level - 1] + [title]
+            keep = len([x for x in levels if x < level])
+            section, levels = section[:keep] + [title], levels[:keep] + [level]
             out.segments.append(Segment(doc_id, start, end, line, "heading", tuple(section)))
             continue
         if dash_doc and not after_separator and section:
-            section = []  # a free paragraph after the dashed list closes the last section
+            section, levels = [], []  # a free paragraph after the dashed list closes the last section
         label = _LABEL.match(line)
         path = tuple(section) + ((label.group(1).strip(),) if label else ())
         if section and section[0] in rules.reference_headings:

@@ -32,6 +32,9 @@ class Query:
     expanded: str
     embedder: Embedder
     groups: tuple[tuple[str, ...], ...] = ()  # synonymous forms (MTX | 甲氨蝶呤 | methotrexate): one concept each
+    # What is embedded, when not the text: a Chinese question with the English of its words, so that an
+    # English-language guideline is not outranked by any Chinese passage (e5 favours its own language).
+    dense_text: str = ""
 
     @cached_property
     def tokens(self) -> list[str]:
@@ -39,7 +42,7 @@ class Query:
 
     @cached_property
     def vector(self) -> np.ndarray:
-        return self.embedder.embed_query(self.text)
+        return self.embedder.embed_query(self.dense_text or self.text)
 
 
 class Searcher(ABC):

@@ -25,8 +25,12 @@ def excluded_by(scorer, concepts: list, candidates: list, chosen: list):
         for c in concepts:
             if c.intervention or scorer.weight(c) < EXCLUSION_MIN_WEIGHT:
                 continue
+            if scorer.subject_doc(c) == s.passage.doc_id:
+                continue  # "does not address … gout in children": a gout guideline excludes a population, not gout
+            word = (c.word or c.token).lower()
             named = (c.pattern.search(tail) if c.pattern is not None else
-                     (c.word or c.token).lower() in tail.lower() or any(a in tail for a in c.alts))
+                     (re.search(rf"\b{re.escape(word)}", tail, re.I) if word.isascii() else word in tail.lower())
+                     or any(a in tail for a in c.alts))
             if named and not any(scorer.covers(c, x) for x in answers):
                 return s
     return None

@@ -8,7 +8,6 @@ nothing when the corpus lacks them: they are phrasing, not concepts (`lexicon`).
 """
 from __future__ import annotations
 
-import difflib
 import math
 import re
 
@@ -16,15 +15,15 @@ import numpy as np
 
 from .attributes import LIST_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
 from .bands import asked_values, band_fit
-from .crosslingual import lookup
+from .concepts import ConceptReader
 from .glossary import Glossary, form_pattern
 from .index import Index
-from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, question_words, zipf
+from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, zipf
 from .mentions import Mentions
 from .model import Concept, ScoredPassage, Sentence, Support
 from .scope import EXCLUSION, excluded_by
 from .sentence_features import features_of
-from .tokens import content_terms, fold_text, known_word, stand_ins, stem
+from .tokens import content_terms, fold_text
 
 __all__ = ["SupportScorer"]  # its Concept, Sentence and Support live in `model`
 
@@ -57,11 +56,12 @@ PRECISION_WEIGHT = 0.3  # per figure of the question the sentence repeats ("eGFR
 LISTS_PER_ANSWER = 2  # a list question may get two fully covering lists (绝对禁忌证 and 相对禁忌证)
 LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① …", "A、B、C") beats one that names one item
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
+AMOUNT_WINDOW_LATIN = 72  # the same in an English-language guideline: a word is some six letters, a Chinese one two
 _NUMBER = re.compile(r"[\d.]+")
-_NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
+_INFLECTED = re.compile(r"[a-z]{3}(ed|ly)$", re.I)
 
 
-class SupportScorer:
+class SupportScorer(ConceptReader):
     """Weighted concept coverage at the sentence level; weights are idf over sentences."""
 
     def __init__(self, index: Index, glossary: Glossary, bilingual: dict[str, list[str]] | None = None) -> None:
@@ -115,45 +115,6 @@ class SupportScorer:
         self._by_doc: dict[str, dict[str, int]] = {}
         self._dfs: dict[str, int] = {}
 
-    # -- concepts ----------------------------------------------------------------------------
-    def concepts(self, question: str) -> list[Concept]:
-        found = self.glossary.find(question)
-        out = [Concept(t.zh or t.en, pattern=form_pattern(t.forms), intervention=t.kind == "intervention",
-                       forms=t.forms) for t in found]
-        for c in out:
-            question = c.pattern.sub(" ", question)  # type: ignore[union-attr]
-        seen = set()
-        words = question_words(question, self.df)
-        alts = lookup(self.bilingual, [w for w in words if w.isascii()])
-        for word in words:
-            token = self._known(word)
-            if token not in self.df:  # 吃华法林, 华发林 -> 华法林
-                token = next(iter(stand_ins(question, word, self.df, self.homophones)), token)
-            if token not in seen and not _NUMERIC_TOKEN.fullmatch(word):  # numbers are the guard's business
-                seen.add(token)
-                alt = alts.get(word, ()) if word.isascii() else () if token in self.df else self.synonyms.get(word, ())
-                out.append(Concept(word, token=token, word=word, alts=tuple(alt)))
-        return out
-
-    def _known(self, word: str) -> str:
-        """The corpus token for a question word: its stem, or the nearest corpus word for an English typo."""
-        token = stem(word) if word.isascii() else word
-        if token in self.df or len(word) < 3:
-            return token
-        if not word.isascii():  # a colloquial compound (膝盖骨): its longest part the corpus knows
-            import jieba
-
-            if not known_word(word):  # a jieba join (吃华法林): `stand_ins`
-                return token
-            parts = [t for t in jieba.cut_for_search(word) if len(t) > 1 and t != word and t in self.df]
-            return max(parts, key=len) if parts else token
-        if len(word) < 5:
-            return token
-        if token not in self._typos:
-            close = difflib.get_close_matches(token, self._en_vocab, n=1, cutoff=0.85)
-            self._typos[token] = close[0] if close else token
-        return self._typos[token]
-
     def doc_freq(self, c: Concept) -> int:
         """Sentences that mention the concept (its forms, its token or its Chinese alternatives)."""
         if c.label not in self._dfs:
@@ -161,7 +122,8 @@ class SupportScorer:
                 self._dfs[c.label] = sum(self._mentions(c).values())
             else:
                 self._dfs[c.label] = self.df.get(c.token, 0) or len(
-                    frozenset().union(*(self.mentions.token(a) for a in c.alts)))
+                    frozenset().union(*(self.mentions.token(a) for a in c.alts))) or (
+                    sum(self._mentions(c).values()) if c.en_alts else 0)
         return self._dfs[c.label]
 
     def weight(self, c: Concept) -> float:
@@ -185,7 +147,7 @@ class SupportScorer:
     def _mentions(self, c: Concept) -> dict[str, int]:
         """Sentences that mention the concept, by document (one scan per concept, and none for a plain word)."""
         if c.label not in self._by_doc:
-            if c.pattern is None and not c.alts:
+            if c.pattern is None and not c.alts and not c.en_alts:
                 self._by_doc[c.label] = self._df_by_doc.get(c.token, {})
             else:
                 by_doc: dict[str, int] = {}
@@ -201,7 +163,9 @@ class SupportScorer:
         if c.pattern is not None:
             return (s.order in self.mentions.term(c.pattern, c.forms)
                     or (with_context and self.mentions.matches(c.pattern, s.context)))
-        return c.token in s.terms or any(a in s.terms for a in c.alts)
+        if c.token in s.terms or any(a in s.terms for a in c.alts):
+            return True
+        return bool(c.en_alts) and s.order in self.latin and any(all(p in s.terms for p in a.split()) for a in c.en_alts)
 
     def within(self, c: Concept, s: Sentence) -> bool:
         """The sentence covers the concept in its document: by its own words (an intervention also by its
@@ -222,7 +186,7 @@ class SupportScorer:
         total = sum(self.weight(c) for c in own)
         if total <= 0:
             return 0.0
-        prev = self._previous(s)
+        prev = self.previous(s)
         got = 0.0
         for c in own:
             if self.within(c, s):
@@ -235,7 +199,13 @@ class SupportScorer:
         """Whether the sentence can show the concept: an English word on an untranslated Chinese sentence
         only through the glossary or CC-CEDICT, unless it is a rare word the whole corpus lacks
         (tofacitinib, ectopic): then it is simply not there."""
-        if s.en or c.pattern is not None or not c.word.isascii() or c.alts:
+        if c.pattern is None and not c.word.isascii() and s.order in self.latin:
+            return bool(c.en_alts)  # a Chinese word on an English-language guideline: through its English only
+        if s.en or c.pattern is not None or not c.word.isascii():
+            return True
+        if _INFLECTED.search(c.word) and is_ordinary(c.word):  # "started", "reached": a dictionary sense of
+            return False  # an everyday verb (开始? 启动? 起始?) cannot show what the Chinese says
+        if c.alts:
             return True
         return c.token not in self.df and zipf(c.word) < RARE_EN_ZIPF
 
@@ -244,7 +214,7 @@ class SupportScorer:
         常用剂量"), itself or in the sentence before it; otherwise it is another thing's amount."""
         if key is None or self.weight(key) < KEY_MIN_WEIGHT or not self.verifiable(key, s):
             return True
-        prev = self._previous(s)
+        prev = self.previous(s)
         return self.covers(key, s, True) or (prev is not None and self.covers(key, prev))
 
     def _amount_on_topic(self, s: Sentence, attr: str, concepts: list[Concept]) -> bool:
@@ -256,13 +226,17 @@ class SupportScorer:
             return True
         for text in (s.zh, s.en):  # an English question's words stand next to the amount in the translation
             spots = [m.start() for m in re.finditer(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次周天月年]", text)]
+            window = AMOUNT_WINDOW_LATIN if s.order in self.latin else AMOUNT_WINDOW
             for c in topics:
                 rx = c.pattern or re.compile(re.escape(c.token if c.word.isascii() else c.word), re.I)
-                if any(abs(p - m.start()) <= AMOUNT_WINDOW for m in rx.finditer(text) for p in spots):
+                if c.en_alts and s.order in self.latin:  # 透析 in "after each dialysis session": its stem
+                    rx = re.compile("|".join(re.escape(a.split()[0]) for a in c.en_alts), re.I)
+                if any(abs(p - m.start()) <= window for m in rx.finditer(text) for p in spots):
                     return True
         return not s.zh.strip() or bool(topics and not re.search(r"\d", s.zh))
 
-    def _previous(self, s: Sentence) -> Sentence | None:
+    def previous(self, s: Sentence) -> Sentence | None:
+        """The sentence before `s` in its passage."""
         return self.sentences[s.passage.id][s.pos - 1] if s.pos > 0 else None
 
     def following(self, s: Sentence, continues: re.Pattern[str]):

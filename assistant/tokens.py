@@ -7,6 +7,7 @@ import unicodedata
 import jieba
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*|[\u3400-\u9fff]+")
+CJK = re.compile(r"[\u3400-\u9fff]")  # a text with one of these has Chinese in it
 # Function words that carry no retrieval signal in either language.
 STOP = frozenset(
     """的 了 和 与 及 或 在 是 为 对 有 可 将 其 中 等 以 于 并 而 也 被 需 能 吗 呢 么 什么 哪些 怎么 如何 多少 是否

@@ -49,3 +49,32 @@ def test_traditional_script_is_detected_and_converted():
 def test_bad_questions_raise_input_error(bad):
     with pytest.raises(InputError):
         validate_question(bad, 2000)
+
+
+def _warfarin_subjects(text: str) -> list[str]:
+    """A clinic's guideline subjects as the index would name them (here: a fixed list, for the resolver alone)."""
+    return [w for w in ("华法林", "甲氨蝶呤") if w in text]
+
+
+@pytest.mark.parametrize("turns,must_contain", [
+    (["华法林一般成人起始剂量多少？", "那75岁以上的老人呢？"], ["华法林", "起始剂量", "75岁", "老年人"]),
+    (["医生给我开了甲氨蝶呤，一次吃4片", "那最多能加到多少？"], ["甲氨蝶呤", "最多"]),
+])
+def test_follow_up_borrows_an_added_guidelines_subject(turns, must_contain):
+    r = resolve(turns, subjects=_warfarin_subjects)
+    assert r.rewritten and all(s in r.query for s in must_contain), r.query
+
+
+def test_follow_up_without_any_subject_borrows_the_turn_before():
+    r = resolve(["INR目标范围是多少？", "那高龄的呢？"], subjects=_warfarin_subjects)
+    assert r.rewritten and "INR目标范围" in r.query and "高龄" in r.query
+
+
+def test_comparison_follow_up_keeps_the_earlier_therapy():
+    r = resolve(["我网球肘想打PRP,效果好吗?", "跟打激素比,哪个更省钱?"], subjects=lambda t: ["激素"] * ("激素" in t))
+    assert "PRP" in r.query and "省钱" in r.query
+
+
+def test_a_turn_naming_its_own_subject_stands_alone():
+    turns = ["华法林一般成人起始剂量多少？", "甲氨蝶呤的禁忌证有哪些？"]
+    assert resolve(turns, subjects=_warfarin_subjects).query == turns[-1]

@@ -353,3 +353,12 @@ def test_lost_superscript_powers_are_restored():
     fixed, offsets = _restore_powers(text, list(range(len(text))))
     assert fixed == "白细胞计数 < 3.0 × 10^9/L 或血小板计数 < 100 ×10^9/L 时；剂量 109 mg"
     assert len(offsets) == len(fixed) and text[offsets[fixed.index("^")]] == "9"
+
+
+def test_a_document_names_itself():
+    from assistant.loaders import document_title
+
+    assert document_title('---\ntitle: "2025 Gout Guideline"\ndoi: "10.1/x"\n---\n\n# Other\n') == "2025 Gout Guideline"
+    assert document_title("中华风湿病学杂志 2025年3月\n\n# 甲氨蝶呤治疗类风湿关节炎中国专家共识（2025版）\n\n## 一、背景\n") == \
+        "甲氨蝶呤治疗类风湿关节炎中国专家共识（2025版）"
+    assert document_title("no heading here\n## only a section\n") == ""

@@ -415,3 +415,18 @@ def test_real_guideline_conversion_if_present(rules, suffix):
     for s in n.segments:
         assert s.text == doc.text[s.start:s.end]
         assert not any(x in s.text for x in ("@", "DOI:", "$", "<td>", "\\mathrm", "[J]."))
+
+
+def test_markdown_sections_under_the_title_do_not_nest(rules):
+    """"## 1." and "## 2." right under a "# Title" (or with no title at all) are siblings, and a "---" thematic
+    break in Markdown is not the dashed-list layout of a scraped page."""
+    scope = "This guideline covers the long-term management of adults with gout in primary and secondary care."
+    start = "Allopurinol should be started at no more than 100 mg daily and titrated by 100 mg every 4 weeks."
+    after = "Patients should be reviewed every 4 weeks during titration until the serum urate target is reached."
+    renal = "In patients with an eGFR below 30 mL/min the starting dose of allopurinol is 50 mg daily."
+    text = f"# Guideline\n\n## 1. Scope\n\n{scope}\n\n---\n\n## 2. Dosing\n\n{start}\n\n---\n\n{after}\n\n---\n\n" \
+           f"### 2.1 Renal\n\n{renal}\n"
+    for body, top in ((text, ("Guideline",)), (text.replace("# Guideline\n\n", ""), ())):
+        sections = {s.text: s.section for s in normalise("g", body, rules).segments}
+        assert sections[start] == sections[after] == top + ("2. Dosing",), sections
+        assert sections[renal] == top + ("2. Dosing", "2.1 Renal")

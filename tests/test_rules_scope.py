@@ -221,3 +221,15 @@ def test_extract_amounts(text: str, values: list[str]) -> None:
 def test_daily_tablets_over_the_weekly_maximum_in_a_conversation() -> None:
     turns = "一位66岁的患者说他把甲氨蝶呤当成每天吃的药\n他每天吃3片，2.5 mg一片，这样一周总量多少？是否超量？"
     assert _ids(turns) == {"mtx_max_weekly_dose"}
+
+
+@pytest.mark.parametrize("question", ["透析病人痛风发作可以用秋水仙碱吗", "怀孕24周痛风发作能吃萘普生吗"])
+def test_a_question_about_what_no_source_has_gets_no_seed_verdict(question: str) -> None:
+    """No therapy the rules know is named, and the question is about things no source here has (痛风,
+    秋水仙碱): the seed's "therapy unspecified" default must not give a regenerative-medicine verdict."""
+    assert check(question, None, rules=SEED_ONLY, context_docs=set()).level != "none"  # the default alone
+    seeds = frozenset({"aspn-2024-regenerative-chronic-pain", "bmac-subchondral-knee-oa"})
+    gout = (frozenset({"gout-ult-guideline-2025"}),)  # 痛风: only the clinic's English guideline has it (gout)
+    assert check(question, None, rules=SEED_ONLY, context_docs=set(), concept_docs=(seeds, frozenset())).findings == []
+    assert check(question, None, rules=SEED_ONLY, context_docs=set(), concept_docs=(seeds,) + gout).findings == []
+    assert check(question, None, rules=SEED_ONLY, context_docs=set(), concept_docs=(seeds,)).level != "none"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.crosslingual import corpus_dictionary, english_keys, lookup
-from assistant.lexicon import absent_weight, is_ordinary, spell_en
+from assistant.lexicon import absent_weight, is_ordinary, is_phrasing, spell_en
 from assistant.attributes import asked_attributes, sentence_attributes
 
 MSC_DOSE = "间充质干细胞常用剂量是多少?"
@@ -36,9 +36,15 @@ def test_pronouns_are_phrasing(word):
     assert absent_weight(word, in_jieba_dict=True) == 0.0  # jieba tags them r: how it is asked
 
 
-@pytest.mark.parametrize("word", ["老太太", "老头", "阿姨"])
+@pytest.mark.parametrize("word", ["老太太", "老头", "阿姨", "医生", "老公", "doctor"])
 def test_who_asks_is_not_what_about(word):
     assert absent_weight(word, in_jieba_dict=True) == 0.0
+    assert is_phrasing(word)  # weighs nothing even where the corpus has it ("医生给我开了甲氨蝶呤")
+
+
+@pytest.mark.parametrize("word", ["儿童", "老年人", "孕妇"])
+def test_populations_are_not_who_asks(word):
+    assert not is_phrasing(word)
 
 
 @pytest.mark.parametrize("typo,word", [("responce", "response"), ("tomorow", "tomorrow"), ("stoped", "stopped")])
@@ -225,3 +231,16 @@ def test_a_domain_word_names_a_concept_whatever_its_idf(assistant):
     by_label = {c.label: c for c in sc.concepts("富血小板血浆和间充质干细胞以上不能")}
     assert sc._domain(by_label["富血小板血浆"]) and sc._domain(by_label["间充质干细胞"])
     assert not any(sc._domain(c) for label, c in by_label.items() if label in ("以上", "不能"))
+
+
+def test_an_everyday_english_verb_is_not_checked_on_untranslated_chinese(assistant):
+    """"be started on warfarin": a dictionary sense of "started" (开始? 启动?) cannot show what a Chinese-only
+    sentence says, so it neither covers nor misses; a domain word with a dictionary sense still counts."""
+    from dataclasses import replace
+
+    from assistant.model import Concept
+
+    sc = assistant.scorer
+    zh_only = replace(next(s for s in sc._every if s.zh), en="")
+    assert not sc.verifiable(Concept("started", token="start", word="started", alts=("开始",)), zh_only)
+    assert sc.verifiable(Concept("pregnancy", token="pregnanc", word="pregnancy", alts=("妊娠",)), zh_only)

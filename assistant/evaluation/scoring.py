@@ -23,7 +23,7 @@ REQUIRED_KEYS = ("id", "lang", "audience", "category", "turns", "patient", "expe
 OPTIONAL_KEYS = ("must_not_say", "style")
 LEVELS = ("none", "warn", "block")
 SEE_ALSO = re.compile(r"^(另见|另見|see also)[^\n]*(\n- [^\n]*)*", re.I | re.M)  # nearest passages of a refusal
-SKIP_LINE = re.compile(r"^(不建议|注意|not recommended|caution)[：:]|^terms in the cited chinese|^来源写的是|^the source says|no english translation of this|english translation of the chinese guideline|"
+SKIP_LINE = re.compile(r"^(不建议|注意|not recommended|caution)[：:]|^terms in the cited chinese|^来源写的是|^the source says|no english translation of this|english translation of the chinese guideline|该指南只有英文原文|"
                        r"这些指南资料没有涉及|这份指南说明其不涉及|guideline states that this is outside|guideline sources here do not "
                        r"cover|^另见|^see also|请咨询医生|please ask a clinician|consult (a|your) (doctor|clinician)|"
                        r"不是针对您个人|由您的医生决定|not advice for you personally|only your doctor can decide", re.I)

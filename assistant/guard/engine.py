@@ -68,6 +68,7 @@ class _Ctx:
     named: bool = False  # some rule's specific intervention is named
     info: list[GuardFinding] = field(default_factory=list)
     context_docs: frozenset[str] | None = None  # documents the question's best passages come from
+    concept_docs: tuple[frozenset[str], ...] = ()  # per concept of the question: the documents that have it
 
     def concerns(self, rule: Rule) -> bool:
         """Named (or a count dose of its product given); else, if no therapy is named at all, a family
@@ -81,6 +82,10 @@ class _Ctx:
         # A rules file's "no therapy named" default holds only where its own guidelines are all that was
         # retrieved (settings.home_documents): an opioid question in a clinic's library is not a PRP question.
         home = rule.book.home | {doc_id(r.document) for r in self.rb.rules if r.book is rule.book}
+        # Nor where the question names something its guidelines do not have: "痛风发作能吃萘普生吗" is about
+        # another guideline's therapy, or one no source here has.
+        if any(not docs & home for docs in self.concept_docs):
+            return False
         in_context = self.context_docs is None or self.context_docs <= home
         return rule.applies_when_unspecified and in_context
 
@@ -106,9 +111,12 @@ class _Ctx:
 
 
 def check(question: str, patient: dict | PatientContext | None = None, lang: str = "zh",
-          rules: RuleBook | None = None, context_docs: set[str] | frozenset[str] | None = None) -> GuardResult:
+          rules: RuleBook | None = None, context_docs: set[str] | frozenset[str] | None = None,
+          concept_docs: tuple[frozenset[str], ...] = ()) -> GuardResult:
     """Verdict for a question (+ optional structured patient): block > warn > none, with findings.
-    `context_docs`: doc ids of the passages retrieved for it (None: every rules file's default holds)."""
+    `context_docs`: doc ids of the passages retrieved for it (None: every rules file's default holds);
+    `concept_docs`: for each concept of the question, the documents that have it (a rule whose own documents
+    lack one speaks about the question only when it names the rule's therapy)."""
     if not isinstance(question, str):
         raise InputError("the question must be text")
     if lang not in ("zh", "en"):
@@ -121,7 +129,8 @@ def check(question: str, patient: dict | PatientContext | None = None, lang: str
     text = normalise_text(question)
     particular = _particular(text, structured, extracted)
     c = _Ctx(text, lang, ctx_patient, rb, particular or _described(text), particular, extract_doses(text),
-             context_docs=frozenset(context_docs) if context_docs is not None else None)
+             context_docs=frozenset(context_docs) if context_docs is not None else None,
+             concept_docs=tuple(concept_docs))
     c.scope = text + "\n" + normalise_text(ctx_patient.planned_intervention or "")
     c.named = any(r.specific_rx.search(c.scope) for r in rb.rules) or any(
         d is not None and d.cls in rb.drugs.treatment_classes for d, _m in rb.drugs.find(c.scope))

@@ -1,0 +1,89 @@
+"""What a question asks about: its concepts, read against one index's vocabulary.
+
+A glossary term is one concept whatever form the question uses; every other word is one concept, read as
+the corpus spells it (its stem, the nearest corpus word for an English typo, the corpus word inside a
+jieba join). Words in the other language get the corpus's words for them: an English word the Chinese
+sentences' words (`crosslingual.lookup`), a Chinese word the English of an English-language guideline
+(`crosslingual.english_for`). `SupportScorer` reads questions through this mixin.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+
+from .crosslingual import english_for, lookup
+from .glossary import form_pattern
+from .lexicon import question_words
+from .model import Concept
+from .tokens import CJK, known_word, stand_ins, stem
+
+__all__ = ["ConceptReader"]
+
+_NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
+
+
+class ConceptReader:
+    """Needs `glossary`, `df` (term -> sentences), `bilingual`, `synonyms`, `homophones`, `_en_vocab` and
+    `_every` (the index's sentences) on the class that mixes it in."""
+
+    def concepts(self, question: str) -> list[Concept]:
+        found = self.glossary.find(question)
+        out = [Concept(t.zh or t.en, pattern=form_pattern(t.forms), intervention=t.kind == "intervention",
+                       forms=t.forms) for t in found]
+        for c in out:
+            question = c.pattern.sub(" ", question)  # type: ignore[union-attr]
+        seen = set()
+        words = question_words(question, self.df)
+        alts = lookup(self.bilingual, [w for w in words if w.isascii()])
+        for word in words:
+            token = self._known(word)
+            if token not in self.df:  # 吃华法林, 华发林 -> 华法林
+                token = next(iter(stand_ins(question, word, self.df, self.homophones)), token)
+            if token not in seen and not _NUMERIC_TOKEN.fullmatch(word):  # numbers are the guard's business
+                seen.add(token)
+                alt = alts.get(word, ()) if word.isascii() else () if token in self.df else self.synonyms.get(word, ())
+                en = tuple(k for _, k in self.english_of(word))
+                out.append(Concept(word, token=token, word=word, alts=tuple(alt), en_alts=en))
+        return out
+
+    def concept_docs(self, question: str) -> tuple[frozenset[str], ...]:
+        """For each concept of the question that weighs anything, the documents that mention it (none for
+        痛风 over regenerative-medicine texts): a rule's default speaks only where its documents have them all."""
+        return tuple(frozenset(d for d, n in self._mentions(c).items() if n) for c in self.concepts(question)
+                     if self.weight(c) > 0)
+
+    @property
+    def latin(self) -> frozenset[int]:
+        """Sentences (by order) of English-language guidelines: no Chinese in their own text."""
+        if getattr(self, "_latin", None) is None:
+            self._latin = frozenset(s.order for s in self._every if not CJK.search(s.zh))
+            self._latin_vocab = frozenset(t for s in self._every if s.order in self._latin for t in s.terms)
+            self._english: dict[str, list[tuple[str, str]]] = {}
+        return self._latin
+
+    def english_of(self, word: str) -> list[tuple[str, str]]:
+        """(surface, stem key) of a Chinese word in the English-language guidelines' words; none without such."""
+        if word.isascii() or not self.latin:
+            return []
+        if word not in self._english:
+            self._english[word] = english_for(word, self._latin_vocab)
+        return self._english[word]
+
+    def _known(self, word: str) -> str:
+        """The corpus token for a question word: its stem, or the nearest corpus word for an English typo."""
+        token = stem(word) if word.isascii() else word
+        if token in self.df or len(word) < 3:
+            return token
+        if not word.isascii():  # a colloquial compound (膝盖骨): its longest part the corpus knows
+            import jieba
+
+            if not known_word(word):  # a jieba join (吃华法林): `stand_ins`
+                return token
+            parts = [t for t in jieba.cut_for_search(word) if len(t) > 1 and t != word and t in self.df]
+            return max(parts, key=len) if parts else token
+        if len(word) < 5:
+            return token
+        if token not in self._typos:
+            close = difflib.get_close_matches(token, self._en_vocab, n=1, cutoff=0.85)
+            self._typos[token] = close[0] if close else token
+        return self._typos[token]

@@ -1,0 +1,45 @@
+"""A statement cut at "；" is answered whole: the clause it began with comes along, enumerations do not.
+
+Plumbing unit test: `FakeScorer` holds one passage's sentences; `previous` and `following` walk them as
+SupportScorer's do.
+"""
+from __future__ import annotations
+
+from assistant.compose import _opening_clause, _with_clause_chain
+from assistant.model import Passage, Sentence
+from assistant.support import SupportScorer
+
+
+class FakeScorer:
+    def __init__(self, sentences: list[Sentence]) -> None:
+        self.sentences = {sentences[0].passage.id: sentences}
+
+    previous = SupportScorer.previous  # the real walks over `sentences`
+    following = SupportScorer.following
+
+
+def _passage(*clauses: str) -> tuple[FakeScorer, list[Sentence]]:
+    text = "".join(clauses)
+    p = Passage("p", "d", ("s",), 0, len(text), text)
+    out, at = [], 0
+    for i, c in enumerate(clauses):
+        out.append(Sentence(p, (at, at + len(c)), c, "", c, frozenset(), "", frozenset(), i, i))
+        at += len(c)
+    return FakeScorer(out), out
+
+
+def test_the_second_half_of_a_statement_brings_its_first():
+    sc, (first, second) = _passage("答：可短期使用对乙酰氨基酚，但每日剂量不宜超过2 g；", "应避免使用布洛芬等非甾体抗炎药。")
+    assert _opening_clause(second, sc) is first
+    assert _with_clause_chain([second], sc, 5) == [first, second]
+
+
+def test_enumerated_items_do_not_pull_the_item_before():
+    sc, (header, one, two) = _passage("禁忌证包括：", "① 妊娠；", "② 活动性感染；")
+    assert _opening_clause(two, sc) is None and _opening_clause(one, sc) is None
+
+
+def test_a_run_of_clauses_is_an_enumeration():
+    sc, (a, b, c) = _passage("甲；", "乙；", "丙。")
+    assert _opening_clause(c, sc) is None  # b follows another "；" clause: a list, not one statement
+    assert _opening_clause(b, sc) is a
