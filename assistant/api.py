@@ -206,12 +206,14 @@ class Assistant(LiveIndex):
         return turns, answer_language(question), is_traditional(question), resolved
 
     def _subjects(self, text: str) -> list[str]:
-        """The words of a turn naming what a guideline is about: an intervention, or a concept nearly all of
-        whose many mentions are in one document (华法林 in a warfarin consensus)."""
+        """The words of a turn naming what a guideline is about: an intervention, a term a document taught
+        (羟考酮（oxycodone）), or a concept nearly all of whose many mentions are in one document (华法林)."""
         out: list[str] = []
         with self._lock.shared():
+            learnt = {t.zh or t.en for t in self.glossary.find(text) if ":" in t.id}  # ids "doc:i" (`with_terms`)
             for c in self.scorer.concepts(text):
-                if c.intervention or (self.scorer.subject_doc(c) and not (c.word and is_ordinary(c.word))):
+                if c.intervention or (c.pattern is not None and c.label in learnt) or (
+                        self.scorer.subject_doc(c) and not (c.word and is_ordinary(c.word))):
                     out += [m.group(0) for m in c.pattern.finditer(text)] if c.pattern is not None else [c.word]
         return [w for w in out if w and w in text]
 

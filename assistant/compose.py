@@ -80,14 +80,18 @@ def _opening_clause(s: Sentence, scorer: SupportScorer) -> Sentence | None:
     return prev
 
 
-def _with_clause_chain(chosen: list[Sentence], scorer: SupportScorer, limit: int) -> list[Sentence]:
+def _with_clause_chain(chosen: list[Sentence], scorer: SupportScorer, limit: int
+                       ) -> tuple[list[Sentence], dict[Sentence, Sentence]]:
     """A statement cut at "；" goes on in the next sentence ("…降低免疫应答；接种前后暂停MTX 2周。"):
-    up to `CLAUSE_CHAIN` following clauses join it, and the clause it began with (`_opening_clause`)."""
+    up to `CLAUSE_CHAIN` following clauses join it, and the clause it began with (`_opening_clause`; returned
+    too, each with the sentence it opens)."""
     out: list[Sentence] = []
+    openings: dict[Sentence, Sentence] = {}
     for s in chosen:
         opening = _opening_clause(s, scorer)
-        if opening is not None and opening not in out and opening not in chosen and len(out) < limit:
+        if opening is not None and opening not in out and opening not in chosen:
             out.append(opening)
+            openings[opening] = s
         if s not in out:
             out.append(s)
         added = 0
@@ -97,7 +101,7 @@ def _with_clause_chain(chosen: list[Sentence], scorer: SupportScorer, limit: int
             if t not in out:
                 out.append(t)
                 added += 1
-    return out
+    return out, openings
 
 
 def compose(question: str, lang: str, support: Support, scorer: SupportScorer, sources: dict[str, SourceMeta],
@@ -110,9 +114,12 @@ def compose(question: str, lang: str, support: Support, scorer: SupportScorer, s
     picked = [s for s, _ in support.chosen]
     if is_list_question(question):
         picked = _with_list_items(picked, scorer, limit)
-    else:
-        picked = _with_clause_chain(picked, scorer, limit + CLAUSE_CHAIN)
-    picked = sorted(picked[:limit + CLAUSE_CHAIN], key=lambda s: s.order)  # reads like the guideline
+        picked = picked[:limit + CLAUSE_CHAIN]
+    else:  # an opening clause comes on top: it never displaces a part of the answer
+        chained, openings = _with_clause_chain(picked, scorer, limit + CLAUSE_CHAIN)
+        body = [s for s in chained if s not in openings][:limit + CLAUSE_CHAIN]
+        picked = body + [o for o, s in openings.items() if s in body]
+    picked = sorted(picked, key=lambda s: s.order)  # reads like the guideline
     for s in [s for s in picked if (s.passage.id, *s.span) in support.conflicts]:  # contradicts a rule
         picked.remove(s)
         if support.conflicts[(s.passage.id, *s.span)] not in support.withheld:

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 
 __all__ = ["ORDINARY_ZIPF", "GENERIC", "WHO_ASKS", "PHRASING_EN", "PHRASING_ZIPF_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
-           "is_noun", "is_pronoun", "absent_weight", "spell_en", "question_words"]
+           "is_noun", "is_pronoun", "absent_weight", "spell_en", "question_words", "SHORTHAND_EN"]
 
 # Measured (stack notes + dev set): ordinary words score 4-6 (以后 5.46, 正常 5.14, contain 4.50,
 # listed 4.69, over 6.08); domain terms below 3.5 (偏头痛 2.79, 间充质 2.04, temporomandibular 2.02).
@@ -47,6 +47,15 @@ PHRASING_EN = frozenset("""contain contains list give gives show shows mention m
     ago since until minimum maximum least most best ok okay enough acceptable concern issue problem meet
     whats hows whos wheres dont doesnt cant wont isnt arent im ive youre pls plz thx
     within once has have had more less but if while during per each every then not also either neither""".split())
+# Clinicians' English shorthand, read as the words a guideline writes ("pt on HD", "LFTs", "abx").
+SHORTHAND_EN = {
+    "pt": "patient", "pts": "patients", "hx": "history", "dx": "diagnosis", "tx": "treatment", "rx": "prescription",
+    "sx": "symptoms", "meds": "medications", "med": "medication", "abx": "antibiotics", "vs": "", "w/o": "without",
+    "yo": "years", "yrs": "years", "wk": "week", "wks": "weeks", "hrs": "hours", "mo": "months", "approx": "",
+    "lft": "liver function test", "lfts": "liver function tests", "bp": "blood pressure", "cv": "cardiovascular",
+    "hd": "dialysis", "iv": "intravenous", "bid": "twice daily", "tid": "three times daily", "qd": "once daily",
+    "prn": "as needed", "preg": "pregnancy", "bf": "breastfeeding",
+}
 # An English word this common is how a question is put (has 6.4, more 6.4, after 6.1, much 6.0), never a
 # concept: the English counterpart of PHRASING_ZIPF_ZH.
 PHRASING_ZIPF_EN = 6.0
@@ -171,6 +180,9 @@ def question_words(question: str, vocab=()) -> list[str]:
                 out.append(w)
                 continue
             for part in w.split("-"):  # viable-cell -> viable, cell
+                if part in SHORTHAND_EN:  # "pts" -> patients, "lfts" -> liver function tests, "vs" -> nothing
+                    out.extend(SHORTHAND_EN[part].split())
+                    continue
                 part = spell_en(part)
                 if part not in STOP and (len(part) > 1 or part.isdigit()):
                     out.append(part)

@@ -58,7 +58,7 @@ LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① 
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 AMOUNT_WINDOW_LATIN = 72  # the same in an English-language guideline: a word is some six letters, a Chinese one two
 _NUMBER = re.compile(r"[\d.]+")
-_INFLECTED = re.compile(r"[a-z]{3}(ed|ly)$", re.I)
+_INFLECTED = re.compile(r"[a-z]{3}(ed|ly)$", re.I)  # not -ing: bleeding, dosing, screening are nouns
 
 
 class SupportScorer(ConceptReader):
@@ -199,8 +199,8 @@ class SupportScorer(ConceptReader):
         """Whether the sentence can show the concept: an English word on an untranslated Chinese sentence
         only through the glossary or CC-CEDICT, unless it is a rare word the whole corpus lacks
         (tofacitinib, ectopic): then it is simply not there."""
-        if c.pattern is None and not c.word.isascii() and s.order in self.latin:
-            return bool(c.en_alts)  # a Chinese word on an English-language guideline: through its English only
+        if s.order in self.latin:  # an English-language guideline: its own words show English words
+            return c.pattern is not None or c.word.isascii() or bool(c.en_alts)  # Chinese ones through their English
         if s.en or c.pattern is not None or not c.word.isascii():
             return True
         if _INFLECTED.search(c.word) and is_ordinary(c.word):  # "started", "reached": a dictionary sense of

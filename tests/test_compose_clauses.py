@@ -31,7 +31,7 @@ def _passage(*clauses: str) -> tuple[FakeScorer, list[Sentence]]:
 def test_the_second_half_of_a_statement_brings_its_first():
     sc, (first, second) = _passage("答：可短期使用对乙酰氨基酚，但每日剂量不宜超过2 g；", "应避免使用布洛芬等非甾体抗炎药。")
     assert _opening_clause(second, sc) is first
-    assert _with_clause_chain([second], sc, 5) == [first, second]
+    assert _with_clause_chain([second], sc, 5) == ([first, second], {first: second})
 
 
 def test_enumerated_items_do_not_pull_the_item_before():

@@ -67,4 +67,4 @@ def test_english_answers_from_english_text_carry_no_translation_note(gout):
 def test_no_seed_rule_gives_a_verdict_and_scores_hold(results):
     assert not [(r.item["id"], f.rule_id) for r in results for f in r.answer.findings if f.level != "none"]
     m = aggregate(results)
-    assert m["pass_rate"] >= 0.20 and m["guard_accuracy"] == 1.0, m
+    assert m["pass_rate"] >= 0.36 and m["guard_accuracy"] == 1.0, m  # measured 0.420 (session 6)

@@ -244,3 +244,10 @@ def test_an_everyday_english_verb_is_not_checked_on_untranslated_chinese(assista
     zh_only = replace(next(s for s in sc._every if s.zh), en="")
     assert not sc.verifiable(Concept("started", token="start", word="started", alts=("开始",)), zh_only)
     assert sc.verifiable(Concept("pregnancy", token="pregnanc", word="pregnancy", alts=("妊娠",)), zh_only)
+
+
+def test_clinical_shorthand_reads_as_the_words_a_guideline_writes():
+    from assistant.lexicon import question_words
+
+    assert question_words("max colchicine for pts on HD? LFTs vs eGFR") == [
+        "max", "colchicine", "patients", "dialysis", "liver", "function", "tests", "egfr"]
