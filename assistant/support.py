@@ -23,7 +23,7 @@ from .mentions import Mentions
 from .model import Concept, ScoredPassage, Sentence, Support
 from .scope import EXCLUSION, excluded_by
 from .sentence_features import features_of
-from .tokens import content_terms, fold_text
+from .tokens import CJK, content_terms, fold_text
 
 __all__ = ["SupportScorer"]  # its Concept, Sentence and Support live in `model`
 
@@ -40,6 +40,12 @@ SUBJECT_SHARE = 1.0  # all in one document (the seeds share MSCs, 注射: 90 % w
 # e5 similarities are compressed (unrelated 0.79, paraphrase 0.92): what counts is the part above the floor.
 DENSE_FLOOR = 0.80
 DENSE_WEIGHT = 3.0
+# A Chinese question on an English-language guideline's sentence with no word to check there (别嘌醇, 尿酸:
+# no dictionary sense) counts as covered by its similarity above the floor, full at the floor + this.
+DENSE_SPAN = 0.10
+# Sentences of the other language's guidelines that join the pool of a Chinese question (e5 ranks any
+# Chinese passage above an English one, so the hybrid's pool would hold none of them).
+OTHER_LANGUAGE_POOL = 5
 NUMBER_BONUS = 0.08
 # A band ("INR 4.1～9.9", "eGFR 45～59") holding the asked value (+), or of its measure but not holding it (-).
 # Same results on the tuned sets at 0.08, 0.15 and 0.3: the middle one, not fitted.
@@ -287,6 +293,26 @@ class SupportScorer(ConceptReader):
         (华法林 in "喂奶期间能吃华法林吗": idf 1.0 in the warfarin consensus)."""
         return self.weight(c) > 0 and self.doc_freq(c) > 0 and (c.pattern is not None or not is_ordinary(c.word))
 
+    def other_language(self, question: str, qvec, pool: list[ScoredPassage]) -> list[ScoredPassage]:
+        """The passages of the English-language guidelines' best `OTHER_LANGUAGE_POOL` sentences for a Chinese
+        question, those the pool lacks, ranked after it."""
+        if qvec is None or self.vectors is None or not self.latin or not CJK.search(question):
+            return []
+        rows = getattr(self, "_latin_rows", None)
+        if rows is None:
+            rows = self._latin_rows = np.fromiter(sorted(self.latin), dtype=np.int64)
+        sims = np.asarray(self.vectors[rows] @ qvec)
+        have = {h.passage.id for h in pool}
+        out: list[ScoredPassage] = []
+        for i in np.argsort(-sims, kind="stable"):
+            p = self._every[int(rows[i])].passage
+            if p.id not in have:
+                have.add(p.id)
+                out.append(ScoredPassage(p, float(sims[i]), len(pool) + len(out) + 1, {"sentence": float(sims[i])}))
+            if len(out) >= OTHER_LANGUAGE_POOL:
+                break
+        return out
+
     def similarity(self, s: Sentence, qvec) -> float:
         """Dense similarity of question and sentence, as a bonus over the compressed e5 floor."""
         if qvec is None or self.vectors is None or s.order >= len(self.vectors):
@@ -308,11 +334,14 @@ class SupportScorer(ConceptReader):
         values = asked_values(question)  # "INR 6.5": the row whose band holds it answers
         qterms = {c.token for c in concepts if c.token} | {c.label for c in concepts}
         listing = LIST_BONUS if LIST_QUESTION.search(question) else 0.0
+        chinese = bool(CJK.search(question))
         for h in hits:
             for s in self.sentences.get(h.passage.id, ()):
                 if skip and (s.passage.id, *s.span) in skip:
                     continue
                 cov = self.coverage(concepts, s)
+                if not cov and chinese and s.order in self.latin and not any(self.verifiable(c, s) for c in concepts):
+                    cov = min(1.0, self.similarity(s, qvec) / DENSE_SPAN)  # nothing to check: dense decides
                 same = sum(1 for n in numbers if re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", s.zh))
                 bonus = (RANK_BONUS / max(1, h.rank) + NUMBER_BONUS * min(same, 2) + DENSE_WEIGHT * self.similarity(s, qvec)
                          + BAND_WEIGHT * band_fit(values, s.text)

@@ -68,3 +68,11 @@ def test_no_seed_rule_gives_a_verdict_and_scores_hold(results):
     assert not [(r.item["id"], f.rule_id) for r in results for f in r.answer.findings if f.level != "none"]
     m = aggregate(results)
     assert m["pass_rate"] >= 0.36 and m["guard_accuracy"] == 1.0, m  # measured 0.420 (session 6)
+
+
+def test_a_chinese_question_reaches_the_english_guideline_without_a_dictionary_word(gout):
+    """别嘌醇 (allopurinol) is in no dictionary here: the English guideline's best sentences join the pool and,
+    with nothing to check in them, their similarity decides, so the question is not refused out of hand."""
+    ans = gout.ask("别嘌醇起始剂量是多少？")
+    assert not ans.refused, ans.text
+    assert any(c.doc_id == DOC for c in ans.citations)
