@@ -86,7 +86,11 @@ GENERAL = re.compile(
     r"(?:孕期|妊娠期|哺乳期|怀孕期间|喂奶期间|哺乳期间|备孕期间?)" + _PREDICATE + "|"
     r"\b(?:patients|people|women|mothers|persons|individuals|diabetics|those|anyone|someone|somebody)\b|"
     r"\bwho (?:can|should|must|cannot|can't|shouldn't)\b|\bduring pregnancy\b|\bwhile (?:pregnant|breastfeeding)\b|"
-    r"怎么办|如何处理|怎么处理|^\s*(?:what|which|how|why|is there|are there)\b", _I)
+    r"怎么办|如何处理|怎么处理|^\s*(?:what|which|how|why|is there|are there)\b|"
+    # asking for the threshold or the rule itself, not stating a patient's value: "血小板计数低于多少不能做PRP?",
+    # "Is malignancy a contraindication to …?"
+    r"(?:低于|高于|小于|大于|超过|不到|达到)多少|多少(?:以下|以上)|\b(?:below|above|under|over) what\b|"
+    r"是不是禁忌|是否(?:属于)?禁忌|算(?:不算)?禁忌|是禁忌[症证]?吗|^\s*(?:is|are)\b.{1,60}\bcontraindicat", _I)
 
 GESTATION = re.compile(r"(?:孕|妊娠|怀孕)\s*\d+\s*(?:周|个月|月)|\d+\s*weeks? pregnant", _I)
 

@@ -45,7 +45,7 @@ class Faq:
                 s = self._sample_terms.get(sample)
                 if s is None:
                     s = self._sample_terms[sample] = content_terms(sample)
-                if s:
+                if s and _same_ask(question, sample):
                     score = len(q & s) / len(q | s)
                     if score > best[1]:
                         best = (e, score)
@@ -59,6 +59,20 @@ class Faq:
                 note = f"（{expl[lang]}）" if lang == "zh" else f" ({expl[lang]})"
                 text = text[: m.end()] + note + text[m.end():]
         return text
+
+
+@lru_cache(maxsize=4096)
+def _asked(text: str) -> frozenset[str]:
+    from .attributes import asked_attributes
+
+    return frozenset(asked_attributes(text))
+
+
+def _same_ask(question: str, sample: str) -> bool:
+    """An entry answers a question only if it asks for the same kind of thing: "打完干细胞多久能洗澡?" (how long)
+    is not "干细胞要打多少个?" (how many), however many words they share."""
+    asked, offered = _asked(question), _asked(sample)
+    return not asked or not offered or bool(asked & offered)
 
 
 def asks_personal_dose(question: str) -> bool:

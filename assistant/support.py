@@ -64,6 +64,8 @@ LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① 
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 AMOUNT_WINDOW_LATIN = 72  # the same in an English-language guideline: a word is some six letters, a Chinese one two
 _NUMBER = re.compile(r"[\d.]+")
+# Where an amount starts: a digit that is not part of a name (CXCL13, IL-6, HLA-B*5801), or a Chinese count.
+_AMOUNT_SPOT = re.compile(r"(?<![A-Za-z*\-\d])\d|[一二两三四五六七八九十百千万亿]+[个名例次周天月年]")
 _INFLECTED = re.compile(r"[a-z]{3}(ed|ly)$", re.I)  # not -ing: bleeding, dosing, screening are nouns
 
 
@@ -231,7 +233,7 @@ class SupportScorer(ConceptReader):
         if attr in ("cost", "contact", "sessions", "bibliographic", "stop", "provider") or not asked:
             return True
         for text in (s.zh, s.en):  # an English question's words stand next to the amount in the translation
-            spots = [m.start() for m in re.finditer(r"\d|[一二两三四五六七八九十百千万亿]+[个名例次周天月年]", text)]
+            spots = [m.start() for m in _AMOUNT_SPOT.finditer(text)]
             window = AMOUNT_WINDOW_LATIN if s.order in self.latin else AMOUNT_WINDOW
             for c in topics:
                 rx = c.pattern or re.compile(re.escape(c.token if c.word.isascii() else c.word), re.I)

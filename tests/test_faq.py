@@ -53,3 +53,12 @@ def test_common_patient_questions_match_their_entry(q, entry_id):
 def test_jargon_is_explained_once():
     text = FAQ.explain_terms("MSCs 注射可促进肌腱愈合。MSCs 很安全。", "zh")
     assert text.count("间充质干细胞") == 1 and text.startswith("MSCs（")
+
+
+def test_an_entry_answers_only_the_kind_of_thing_asked():
+    """"打完干细胞多久能洗澡?" shares words with "干细胞要打多少个?" but asks how long, not how many."""
+    from assistant.faq import _same_ask
+
+    assert not _same_ask("打完干细胞多久能洗澡?能喝酒不?", "干细胞要打多少个?")
+    assert _same_ask("干细胞一般打多少个啊?", "干细胞要打多少个?")
+    assert _same_ask("那严重的呢?发生率多少", "PRP有什么副作用?")  # the entry asks nothing specific

@@ -389,3 +389,10 @@ def test_general_question_carries_the_rule_as_information() -> None:
     assert result.info[0].source_quote in ASPN
     assert check("服用华法林的患者做PRP前要停几天?").info[0].rule_id == "contraindication_coagulopathy"
     assert check("PRP", {"medications": ["warfarin"]}).level == "block"  # the form describes a patient
+
+
+@pytest.mark.parametrize("question", ["血小板计数低于多少不能做PRP?", "Is malignancy a contraindication to regenerative medicine injections?",
+                                      "血糖多少以上就不能做PRP了?"])
+def test_asking_for_the_threshold_or_the_rule_is_not_a_patient_fact(question):
+    """Nobody's platelets are low in "低于多少": the rule is information, never a verdict."""
+    assert check(question).level == "none"

@@ -251,3 +251,12 @@ def test_clinical_shorthand_reads_as_the_words_a_guideline_writes():
 
     assert question_words("max colchicine for pts on HD? LFTs vs eGFR") == [
         "max", "colchicine", "patients", "dialysis", "liver", "function", "tests", "egfr"]
+
+
+def test_digits_inside_a_name_are_not_amounts():
+    """"抗CCP抗体多高" is not answered by "(如抗 CCP 抗体、CXCL13)": 13 is part of a name, not a level."""
+    from assistant.support import _AMOUNT_SPOT
+
+    assert not _AMOUNT_SPOT.search("探索生物标志物(如抗 CCP 抗体、CXCL13)以预测应答")
+    assert not _AMOUNT_SPOT.search("HLA-B*5801 screening before allopurinol")
+    assert _AMOUNT_SPOT.search("血小板浓度≥基线值的 3 倍") and _AMOUNT_SPOT.search("每周三次")
