@@ -47,6 +47,10 @@ class Settings:
     rrf_k: int = 60
     retriever: str = "hybrid"  # hybrid | bm25 | dense
     sentence_search: bool = True  # hybrid also fuses dense search over single sentences
+    # From this many sentences the build also puts the sentence vectors into an approximate (HNSW) Chroma
+    # collection, which sentence search then asks: multiplying every vector by the query took 24 ms at
+    # 121,000 sentences (benchmarks/bench_scale.py). Below it every vector is compared, exactly.
+    sentence_index_min: int = 20_000
     # Refusal: the answer needs a passage sharing enough query terms AND a dense score above the floor
     # Calibrated by 5-fold cross-validation on eval/dev.jsonl pooled with eval/second-guideline.jsonl (two
     # guidelines; benchmarks/calibrate_refusal.py: the median of the folds' choices, CV balanced accuracy

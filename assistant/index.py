@@ -25,7 +25,7 @@ import bm25s
 import numpy as np
 from tqdm import tqdm
 
-from . import homophones, ingest_journal, jieba_dict, lease, newwords, sentence_features
+from . import homophones, ingest_journal, jieba_dict, lease, mentions, newwords, sentence_features, sentence_index
 from .config import Settings
 from .crosslingual import GLOSS_FILE, SYNONYM_FILE, corpus_dictionary, glosses, synonyms
 from .documents import prepare, source_paths
@@ -38,11 +38,12 @@ from .versions import (chroma_client, chunking_label, collect, collection_exists
                        flip, is_complete)
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-INDEX_FORMAT = 11  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
+INDEX_FORMAT = 12  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
 # 5: sentence_features.json (terms and attributes of every sentence, so a load does no jieba work), zipf.json
 # 6: provenance in sources.json (added_by, sha256, added_at); 7: glosses.json (English glosses of corpus words);
 # 8: synonyms.json (Chinese words the corpus lacks -> its words of the same meaning); 9: words.json; 10: dose and minute attributes;
-# 11: homophones.json (sound keys of corpus terms, for typos like 华发林)
+# 11: homophones.json (sound keys of corpus terms, for typos like 华发林); 12: mentions.npz (the sentences of
+# the glossary's forms), sentence_index/ (a large corpus's sentence vectors in clusters)
 
 
 @dataclass
@@ -65,8 +66,15 @@ def index_text(p: Passage) -> str:
     return " / ".join(p.section) + "\n" + p.text + ("\n" + p.text_en if p.text_en else "")
 
 
+def approximate(settings: Settings, passages: list[Passage]) -> bool:
+    """Whether the version has an approximate sentence index (`Settings.sentence_index_min`)."""
+    n = sum(len(p.sentences) for p in passages)
+    return n > 0 and n >= settings.sentence_index_min
+
+
 def _version_hash(settings: Settings, chunking: str, passages: list[Passage], metas: list[SourceMeta]) -> str:
     h = hashlib.sha1(f"{INDEX_FORMAT}|{settings.embedder}|{chunking_label(settings, chunking)}".encode())
+    h.update(b"|sentence-index" if approximate(settings, passages) else b"")
     for m in metas:
         h.update(json.dumps(asdict(m), sort_keys=True, ensure_ascii=False).encode())
     for p in passages:
@@ -164,6 +172,8 @@ def _build_version(settings: Settings, chunking: str, progress: bool | None, rep
     (tmp / GLOSS_FILE).write_text(json.dumps(glosses(zh_vocab, learnt), ensure_ascii=False), encoding="utf-8")
     (tmp / SYNONYM_FILE).write_text(json.dumps(synonyms(zh_vocab), ensure_ascii=False), encoding="utf-8")
     np.save(tmp / "sentences.npy", np.asarray(sentence_vectors, dtype=np.float32))
+    if approximate(settings, passages):
+        sentence_index.save(tmp / sentence_index.DIR, sentence_index.build(np.asarray(sentence_vectors, np.float32)))
     (tmp / "understood.json").write_text(json.dumps(understood, ensure_ascii=False, indent=1), encoding="utf-8")
     with (tmp / "removals.jsonl").open("w", encoding="utf-8") as fh:
         for r in removals:
@@ -227,9 +237,10 @@ def _write_lexical(settings: Settings, tmp: Path, passages: list[Passage], texts
                    understood: list[dict]) -> None:
     """3. BM25 over jieba tokens of both languages (learnt terms and the corpus's new words kept whole, as at
     query time), the sentence features (terms and attributes of every sentence) with the corpus's word frequencies,
-    and the sound keys of its terms (homophones: typos like 华发林)."""
-    install_learnt_terms(load_glossary(str(settings.corpus_dir / "glossary.tsv")).with_terms(
-        [(u["doc_id"], t) for u in understood for t in u["terms"]]))
+    the sound keys of its terms (homophones: typos like 华发林), and the sentences of its glossary forms."""
+    glossary = load_glossary(str(settings.corpus_dir / "glossary.tsv")).with_terms(
+        [(u["doc_id"], t) for u in understood for t in u["terms"]])
+    install_learnt_terms(glossary)
     words = newwords.discover([p.text for p in passages])  # 华法林: jieba would cut it, or glue it to 吃
     newwords.install(words)
     (tmp / newwords.FILE).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
@@ -238,6 +249,8 @@ def _write_lexical(settings: Settings, tmp: Path, passages: list[Passage], texts
     bm25.save(str(tmp / "bm25"))
     features = sentence_features.compute(passages, texts)
     sentence_features.save(tmp / sentence_features.FILE, features)
+    mentions.save(tmp / mentions.FILE, mentions.compute(sentence_features.search_texts(passages, texts),
+                                                        {f for t in glossary.terms for f in t.forms}))
     used: dict[str, int] = {}
     for terms, _ in features:
         for t in terms:
@@ -274,6 +287,8 @@ class Index:
     synonyms: dict[str, list[str]] = field(default_factory=dict, repr=False)  # absent word -> corpus words
     words: list[str] = field(default_factory=list, repr=False)  # its words jieba's dictionary lacks (`newwords`)
     homophones: dict[str, str] = field(default_factory=dict, repr=False)  # sound key -> corpus word
+    mentions: "mentions.Known | None" = field(default=None, repr=False)  # glossary forms' sentences (build)
+    sentence_index: "sentence_index.SentenceIndex | None" = field(default=None, repr=False)  # large corpora
 
     @property
     def learnt_terms(self) -> list[tuple[str, dict]]:
@@ -339,7 +354,9 @@ class Index:
         return cls(version, manifest, passages, sources, texts, bm25, coll, understood, bilingual, vectors,
                    sentence_features=sentence_features.load(root), zipf=sentence_features.load_zipf(root),
                    glosses=_optional(root, GLOSS_FILE, {}), synonyms=_optional(root, SYNONYM_FILE, {}),
-                   words=_optional(root, newwords.FILE, []), homophones=_optional(root, homophones.FILE, {}))
+                   words=_optional(root, newwords.FILE, []), homophones=_optional(root, homophones.FILE, {}),
+                   mentions=mentions.load(root),
+                   sentence_index=sentence_index.load(root / sentence_index.DIR))
 
     def dense_search(self, query_vec: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(passage id, cosine similarity), best view (zh or en) per passage."""

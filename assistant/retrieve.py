@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import islice
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class BM25Searcher(Searcher):
         if not toks:
             return []
         scores = self._scores(toks, query.groups)
-        order = np.argsort(-scores, kind="stable")[:k]
+        order = islice(_best_first(scores, k), k)  # a stable argsort's first k, without sorting every passage
         return [ScoredPassage(self.index.passages[i], float(scores[i]), r + 1, {"bm25": float(scores[i])})
                 for r, i in enumerate(order) if scores[i] > 0]
 
@@ -120,21 +121,30 @@ class SentenceSearcher(Searcher):
         return [i for i, p in enumerate(self.index.passages) for _ in p.sentences]
 
     def search(self, query: Query, k: int) -> list[ScoredPassage]:
-        vectors = self.index.sentence_vectors
-        if vectors is None or not len(vectors):
-            return []
-        sims = np.asarray(vectors) @ query.vector
         out: list[ScoredPassage] = []
         seen: set[int] = set()
-        for row in _best_first(sims, SENTENCES_PER_PASSAGE * k):
+        for row, sim in self._ranked(query.vector, SENTENCES_PER_PASSAGE * k):
             owner = self.owners[row]
             if owner not in seen:
                 seen.add(owner)
-                out.append(ScoredPassage(self.index.passages[owner], float(sims[row]), len(out) + 1,
-                                         {"sentence": float(sims[row])}))
+                out.append(ScoredPassage(self.index.passages[owner], sim, len(out) + 1, {"sentence": sim}))
                 if len(out) >= k:
                     break
         return out
+
+    def _ranked(self, vector: np.ndarray, m: int):
+        """(row, similarity) best first: of every row (ranked in full only if the caller reads beyond the
+        best m), or, where the build clustered a large corpus's sentences, of the clusters nearest the query."""
+        clustered = self.index.sentence_index
+        if clustered is not None:
+            rows, sims = clustered.candidates(vector, m)
+            yield from ((int(rows[i]), float(sims[i])) for i in _best_first(sims, m))
+            return
+        vectors = self.index.sentence_vectors
+        if vectors is None or not len(vectors):
+            return
+        sims = np.asarray(vectors) @ vector
+        yield from ((row, float(sims[row])) for row in _best_first(sims, m))
 
 
 SENTENCES_PER_PASSAGE = 8  # rows looked at first per passage wanted; all of them only if too few passages

@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 
 from .model import Passage
-from .tokens import content_terms
+from .tokens import content_terms, fold_text
 
-__all__ = ["FILE", "ZIPF_FILE", "features_of", "compute", "save", "load", "zipf_table", "load_zipf"]
+__all__ = ["FILE", "ZIPF_FILE", "features_of", "compute", "search_text", "search_texts", "save", "load", "zipf_table",
+           "load_zipf"]
 
 FILE = "sentence_features.json"
 ZIPF_FILE = "zipf.json"  # general-language frequency of every corpus word (`lexicon.remember`)
@@ -24,16 +25,29 @@ def features_of(zh: str, en: str, section: str, attributes) -> tuple[frozenset[s
     return frozenset(content_terms(f"{zh} {en}") | content_terms(section)), attributes(zh)
 
 
-def compute(passages: list[Passage], texts: dict[str, str]) -> list[tuple[frozenset[str], frozenset[str]]]:
-    from .attributes import sentence_attributes
-
-    out = []
+def _sentences(passages: list[Passage], texts: dict[str, str]):
+    """(zh, en, section path) of every sentence, in index order."""
     for p in passages:
         text = texts.get(p.doc_id, p.text)
         ens = p.sentences_en or ("",) * len(p.sentences)
         section = " ".join(p.section)
-        out += [features_of(text[a:b], en, section, sentence_attributes) for (a, b), en in zip(p.sentences, ens)]
-    return out
+        yield from ((text[a:b], en, section) for (a, b), en in zip(p.sentences, ens))
+
+
+def compute(passages: list[Passage], texts: dict[str, str]) -> list[tuple[frozenset[str], frozenset[str]]]:
+    from .attributes import sentence_attributes
+
+    return [features_of(zh, en, section, sentence_attributes) for zh, en, section in _sentences(passages, texts)]
+
+
+def search_text(section: str, zh: str, en: str) -> str:
+    """What glossary term patterns search in a sentence (`Sentence.text`): section path, text, translation."""
+    return fold_text(f"{section} {zh} {en}")
+
+
+def search_texts(passages: list[Passage], texts: dict[str, str]) -> list[str]:
+    """Every sentence's `search_text`, in index order (`mentions.compute` at build)."""
+    return [search_text(section, zh, en) for zh, en, section in _sentences(passages, texts)]
 
 
 def save(path: Path, features: list[tuple[frozenset[str], frozenset[str]]]) -> None:

@@ -22,7 +22,7 @@ from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, zipf
 from .mentions import Mentions
 from .model import Concept, ScoredPassage, Sentence, Support
 from .scope import EXCLUSION, excluded_by
-from .sentence_features import features_of
+from .sentence_features import features_of, search_text
 from .tokens import CJK, content_terms, fold_text
 
 __all__ = ["SupportScorer"]  # its Concept, Sentence and Support live in `model`
@@ -92,20 +92,18 @@ class SupportScorer(ConceptReader):
             for pos, (span, en) in enumerate(zip(p.sentences, ens)):
                 zh = text[span[0]:span[1]]
                 terms, attrs = feats[order] if feats else features_of(zh, en, section, sentence_attributes)
-                views.append(Sentence(p, span, zh, en, fold_text(f"{section} {zh} {en}"), terms,
+                views.append(Sentence(p, span, zh, en, search_text(section, zh, en), terms,
                                       fold_text(f"{section} {title}"), attrs, order, pos))
                 order += 1
             self.sentences[p.id] = views
         every = [s for vs in self.sentences.values() for s in vs]  # every[s.order] is s
         self.n = max(1, len(every))
-        self.df: dict[str, int] = {}
-        self._df_by_doc: dict[str, dict[str, int]] = {}  # term -> document -> sentences (`subject_doc`)
-        for s in every:
-            for t in s.terms:
-                self.df[t] = self.df.get(t, 0) + 1
-                by_doc = self._df_by_doc.setdefault(t, {})
-                by_doc[s.passage.doc_id] = by_doc.get(s.passage.doc_id, 0) + 1
+        self.mentions = Mentions(every, getattr(index, "mentions", None))  # forms found at build
+        self.df: dict[str, int] = {t: len(rows) for t, rows in self.mentions.postings.items()}
         self._every = every
+        self._docs = list(dict.fromkeys(s.passage.doc_id for s in every))  # `_mentions`: sentence -> document
+        where = {d: i for i, d in enumerate(self._docs)}
+        self._doc_of = np.fromiter((where[s.passage.doc_id] for s in every), dtype=np.int64, count=len(every))
         self._scope = [s for s in every if EXCLUSION.search(s.zh) or EXCLUSION.search(s.en)]
         self._scope_orders = {s.order for s in self._scope}
         # A document's title names its topic for every sentence of it ("甲氨蝶呤治疗类风湿关节炎…共识":
@@ -116,7 +114,6 @@ class SupportScorer(ConceptReader):
         self._intervention = (form_pattern(forms), forms) if forms else None  # any intervention, one regex
         self._words: dict[int, list[str]] = {}  # sentence order -> its terms that are not numbers
         self._typos: dict[str, str] = {}  # English question word -> the nearest corpus word (`_known`)
-        self.mentions = Mentions(every)
         self.unknown_idf = math.log(1 + self.n) * ABSENT_IDF_FACTOR
         self._weights: dict[str, float] = {}
         self._subjects: dict[str, str | None] = {}
@@ -153,18 +150,20 @@ class SupportScorer(ConceptReader):
         return self._weights[c.label]
 
     def _mentions(self, c: Concept) -> dict[str, int]:
-        """Sentences that mention the concept, by document (one scan per concept, and none for a plain word)."""
+        """Sentences that mention the concept, by document (its pattern's sentences, else those of its token
+        and Chinese alternatives: the sentences `covers` it)."""
         if c.label not in self._by_doc:
-            if c.pattern is None and not c.alts and not c.en_alts:
-                self._by_doc[c.label] = self._df_by_doc.get(c.token, {})
+            if c.pattern is not None:
+                rows = self.mentions.term(c.pattern, c.forms)
+            elif c.en_alts:  # a Chinese word in an English-language guideline's words: `covers` decides
+                rows = [x.order for x in self._every if self.covers(c, x)]
+            elif not c.alts:
+                rows = self.mentions.postings.get(c.token, [])
             else:
-                by_doc: dict[str, int] = {}
-                rows = self.mentions.term(c.pattern, c.forms) if c.pattern is not None else (
-                    x.order for x in self._every if self.covers(c, x))
-                for r in rows:
-                    doc = self._every[r].passage.doc_id
-                    by_doc[doc] = by_doc.get(doc, 0) + 1
-                self._by_doc[c.label] = by_doc
+                rows = self.mentions.token(c.token).union(*(self.mentions.token(a) for a in c.alts))
+            docs = self._doc_of[np.fromiter(rows, dtype=np.int64, count=len(rows))]
+            counts = np.bincount(docs, minlength=len(self._docs))  # numpy: a term can be in 70,000 sentences
+            self._by_doc[c.label] = {self._docs[d]: int(n) for d, n in enumerate(counts.tolist()) if n}
         return self._by_doc[c.label]
 
     def covers(self, c: Concept, s: Sentence, with_context: bool = False) -> bool:
