@@ -28,7 +28,7 @@ from .guard.patient import PatientContext
 from .guard.rulebook import doc_id as doc_id_of
 from .index import Index, build
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
-from .lexicon import GENERIC, PHRASING_EN, is_ordinary, is_phrasing
+from .lexicon import GENERIC, PHRASING_EN, is_phrasing
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage, Support
 from .query_embed import query_embedder
 from .retrieve import BM25Searcher, Query, Searcher
@@ -206,16 +206,9 @@ class Assistant(LiveIndex):
         return turns, answer_language(question), is_traditional(question), resolved
 
     def _subjects(self, text: str) -> list[str]:
-        """The words of a turn naming what a guideline is about: an intervention, a term a document taught
-        (羟考酮（oxycodone）), or a concept nearly all of whose many mentions are in one document (华法林)."""
-        out: list[str] = []
+        """The words of a turn naming what a guideline is about (`ConceptReader.subjects`)."""
         with self._lock.shared():
-            learnt = {t.zh or t.en for t in self.glossary.find(text) if ":" in t.id}  # ids "doc:i" (`with_terms`)
-            for c in self.scorer.concepts(text):
-                if c.intervention or (c.pattern is not None and c.label in learnt) or (
-                        self.scorer.subject_doc(c) and not (c.word and is_ordinary(c.word))):
-                    out += [m.group(0) for m in c.pattern.finditer(text)] if c.pattern is not None else [c.word]
-        return [w for w in out if w and w in text]
+            return self.scorer.subjects(text)
 
     def _gather(self, query: str, n: int) -> tuple[list[ScoredPassage], list[ScoredPassage], Support]:
         """The support pool, the top-k hits and the sentences that may answer (at most n)."""
@@ -330,6 +323,8 @@ class Assistant(LiveIndex):
         entry, score = self.faq.match(question, lang)
         if entry is None or score < self.settings.faq_min_match:  # below it we answer from passages
             return "", []
+        if not self._entry_names_key(entry, question):  # "肩袖撕裂打prp能不能…": not the contraindication entry
+            return "", []
         about = {s.passage.doc_id for s, _ in support.chosen}
         if not about & {doc_id_of(source) for source, _ in entry.quotes}:
             return "", []
@@ -340,6 +335,14 @@ class Assistant(LiveIndex):
             if c:
                 refs.append(f"[{c.n}]")
         return f"{entry.answer[lang]} {''.join(refs)}", cits
+
+    def _entry_names_key(self, entry, question: str) -> bool:
+        """The entry names what the question is most specifically about (its heaviest concept): sharing "打",
+        "能不能" and PRP with a sample is not enough."""
+        with self._lock.shared():
+            key = max((c for c in self.scorer.concepts(question) if self.scorer.weight(c) > 0),
+                      key=self.scorer.weight, default=None)
+        return key is None or entry.names(key.forms or (key.word, key.token))
 
     def _excluded_answer(self, s, lang: str) -> tuple[str, list[Citation]]:
         """The guideline's own statement that the question is outside its scope, cited."""

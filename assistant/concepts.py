@@ -13,7 +13,7 @@ import re
 
 from .crosslingual import english_for, lookup
 from .glossary import form_pattern
-from .lexicon import question_words
+from .lexicon import is_ordinary, question_words
 from .model import Concept
 from .tokens import CJK, known_word, stand_ins, stem
 
@@ -23,8 +23,8 @@ _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两�
 
 
 class ConceptReader:
-    """Needs `glossary`, `df` (term -> sentences), `bilingual`, `synonyms`, `homophones`, `_en_vocab` and
-    `_every` (the index's sentences) on the class that mixes it in."""
+    """Needs `glossary`, `df` (term -> sentences), `bilingual`, `synonyms`, `homophones`, `_en_vocab`, `_every`
+    (the index's sentences), `doc_freq`, `weight`, `subject_doc` and `_mentions` on the class that mixes it in."""
 
     def concepts(self, question: str) -> list[Concept]:
         found = self.glossary.find(question)
@@ -45,6 +45,18 @@ class ConceptReader:
                 en = tuple(k for _, k in self.english_of(word))
                 out.append(Concept(word, token=token, word=word, alts=tuple(alt), en_alts=en))
         return out
+
+    def subjects(self, text: str) -> list[str]:
+        """The words of a turn naming what a guideline is about (what a follow-up borrows or swaps): an
+        intervention, a term a document taught (羟考酮（oxycodone）), or a concept nearly all of whose many
+        mentions are in one document (华法林)."""
+        out: list[str] = []
+        learnt = {t.zh or t.en for t in self.glossary.find(text) if ":" in t.id}  # ids "doc:i" (`with_terms`)
+        for c in self.concepts(text):
+            if c.intervention or (c.pattern is not None and c.label in learnt) or (
+                    self.subject_doc(c) and not (c.word and is_ordinary(c.word))):
+                out += [m.group(0) for m in c.pattern.finditer(text)] if c.pattern is not None else [c.word]
+        return [w for w in out if w and w in text]
 
     def concept_docs(self, question: str) -> tuple[frozenset[str], ...]:
         """For each concept of the question that weighs anything, the documents that mention it (none for

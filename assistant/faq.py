@@ -22,6 +22,11 @@ class FaqEntry:
     answer: dict[str, str]
     quotes: tuple[tuple[str, str], ...]  # (source file name, verbatim quote)
 
+    def names(self, forms) -> bool:
+        """Whether its questions or answers use any of these surface forms (case-insensitive)."""
+        text = " ".join([*self.answer.values(), *(q for qs in self.questions.values() for q in qs)]).lower()
+        return any(f and f.lower() in text for f in forms)
+
 
 @dataclass(frozen=True)
 class Faq:

@@ -62,3 +62,9 @@ def test_an_entry_answers_only_the_kind_of_thing_asked():
     assert not _same_ask("打完干细胞多久能洗澡?能喝酒不?", "干细胞要打多少个?")
     assert _same_ask("干细胞一般打多少个啊?", "干细胞要打多少个?")
     assert _same_ask("那严重的呢?发生率多少", "PRP有什么副作用?")  # the entry asks nothing specific
+
+
+def test_an_entry_knows_which_words_it_uses():
+    faq = load_faq(str(Path(__file__).parents[1] / "corpus" / "faq.yaml"))
+    e = next(e for e in faq.entries if e.names(["干细胞"]))
+    assert not e.names(["肩袖撕裂", "rotator cuff tear"])
