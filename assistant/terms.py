@@ -42,6 +42,10 @@ _DESCRIPTORS = {
     "低剂量": "low", "大剂量": "high", "小剂量": "low", "所有": "all", "部分": "partial", "患者": "patient",
 }
 _MAX_TERM = 14
+# Words that would end a term but are part of it when the English says so: a negation ("不完全交叉耐受
+# (incomplete cross-tolerance)": without 不 the term would mean its opposite), "再摄取 (reuptake)", "三环类 (tricyclic)".
+_KEPT_WHEN = {"不": r"\b(in|un|non|im|ir|dis)", "非": r"\bnon", "未": r"\b(un|naive|non)", "无": r"\b(non|a)",
+              "再": r"\bre", "三环": r"\btri", "三环类": r"\btri", "四环类": r"\btetra", "双": r"\b(bi|di|dual)"}
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ def term_before(text: str, pos: int, en: str = "") -> str:
         cue = _DESCRIPTORS.get(word)
         # the head noun always counts; before it, a stop word ends the term
         stop = picked and (word in _STOP or pos in _STOP_POS or (cue is not None and cue not in en))
+        if stop and word in _KEPT_WHEN and re.search(_KEPT_WHEN[word], en):
+            stop = False
         if stop and not (word in _CONJUNCTIONS and "".join(picked).endswith(_ORGANISATION)):
             break
         picked.insert(0, word)

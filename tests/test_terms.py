@@ -84,3 +84,10 @@ def test_a_longer_mention_of_a_known_abbreviation_keeps_the_short_term():
     text = ("以骨髓浓缩液（BMAC）为代表的再生医学策略。我们旨在系统回顾骨髓浓缩液（BMAC）的疗效。"
             "而间充质干细胞（MSCs）对中重度软骨损伤可能更有效。间充质干细胞（MSCs）常用剂量为5000万个细胞。")
     assert learn_terms(text) == [LearntTerm("骨髓浓缩液", "", "BMAC"), LearntTerm("间充质干细胞", "", "MSCs")]
+
+
+def test_a_negation_or_prefix_the_english_states_stays_in_the_term():
+    """Without 不, "不完全交叉耐受（incomplete cross-tolerance）" would be learnt as its opposite."""
+    assert learn_terms("存在不完全交叉耐受（incomplete cross-tolerance）")[0].zh == "不完全交叉耐受"
+    assert learn_terms("选择性5-羟色胺再摄取抑制剂（selective serotonin reuptake inhibitor，SSRI）")[0].zh == "羟色胺再摄取抑制剂"
+    assert learn_terms("不推荐使用华法林（warfarin）")[0].zh == "华法林"  # no prefix in the English: 不 ends it
