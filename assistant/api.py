@@ -201,8 +201,7 @@ class Assistant(LiveIndex):
         turns = [validate_question(t, self.settings.max_question_chars) for t in turns]
         question = turns[-1]
         simplified = [to_simplified(t) for t in turns]
-        resolved = resolve(simplified, int(self.rules.elderly_age), self._subjects) if len(turns) > 1 else \
-            resolve(simplified)
+        resolved = resolve(simplified, int(self.rules.elderly_age), self._subjects)  # one turn: asked as is
         return turns, answer_language(question), is_traditional(question), resolved
 
     def _subjects(self, text: str) -> list[str]:

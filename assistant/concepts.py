@@ -19,14 +19,26 @@ from .tokens import CJK, known_word, stand_ins, stem
 
 __all__ = ["ConceptReader"]
 
+CONCEPT_CACHE_SIZE = 2048  # recent questions whose concepts a scorer remembers
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
 
 
 class ConceptReader:
     """Needs `glossary`, `df` (term -> sentences), `bilingual`, `synonyms`, `homophones`, `_en_vocab`, `_every`
-    (the index's sentences), `doc_freq`, `weight`, `subject_doc` and `_mentions` on the class that mixes it in."""
+    (the index's sentences), `_typos` and `_concepts` (empty dicts), `doc_freq`, `weight`, `subject_doc` and
+    `_mentions` on the class that mixes it in."""
 
     def concepts(self, question: str) -> list[Concept]:
+        """The question's concepts, remembered: one ask reads the same question for its answer, its guard
+        (`concept_docs`), a follow-up's subjects and the patient FAQ."""
+        memo = self._concepts
+        if question not in memo:
+            if len(memo) >= CONCEPT_CACHE_SIZE:
+                memo.clear()
+            memo[question] = tuple(self._read(question))
+        return list(memo[question])
+
+    def _read(self, question: str) -> list[Concept]:
         found = self.glossary.find(question)
         out = [Concept(t.zh or t.en, pattern=form_pattern(t.forms), intervention=t.kind == "intervention",
                        forms=t.forms) for t in found]

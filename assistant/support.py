@@ -114,6 +114,7 @@ class SupportScorer(ConceptReader):
         self._intervention = (form_pattern(forms), forms) if forms else None  # any intervention, one regex
         self._words: dict[int, list[str]] = {}  # sentence order -> its terms that are not numbers
         self._typos: dict[str, str] = {}  # English question word -> the nearest corpus word (`_known`)
+        self._concepts: dict[str, tuple[Concept, ...]] = {}  # question -> its concepts (`concepts`)
         self.unknown_idf = math.log(1 + self.n) * ABSENT_IDF_FACTOR
         self._weights: dict[str, float] = {}
         self._subjects: dict[str, str | None] = {}
@@ -155,8 +156,10 @@ class SupportScorer(ConceptReader):
         if c.label not in self._by_doc:
             if c.pattern is not None:
                 rows = self.mentions.term(c.pattern, c.forms)
-            elif c.en_alts:  # a Chinese word in an English-language guideline's words: `covers` decides
-                rows = [x.order for x in self._every if self.covers(c, x)]
+            elif c.en_alts:  # a Chinese word in an English-language guideline's words: the rows `covers` takes
+                english = frozenset().union(*(frozenset.intersection(*(self.mentions.token(p) for p in a.split()))
+                                              for a in c.en_alts)) & self.latin
+                rows = self.mentions.token(c.token).union(*(self.mentions.token(a) for a in c.alts), english)
             elif not c.alts:
                 rows = self.mentions.postings.get(c.token, [])
             else:
