@@ -20,7 +20,7 @@ from . import guard as guard_mod
 from .compose import SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
 from .conversation import resolve
-from .crosslingual import chinese_groups, expand_query, query_groups
+from .crosslingual import chinese_groups, corpus_forms, expand_query, query_groups
 from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
 from .glossary import Glossary
@@ -109,17 +109,19 @@ class Assistant(LiveIndex):
                 searcher: Searcher | None = None) -> tuple[list[ScoredPassage], Query]:
         skip = PHRASING_EN | GENERIC
         expanded = expand_query(self.glossary.expand(question), self.index.bilingual, skip)
-        groups = self.glossary.synonym_groups(question) + query_groups(question, self.index.bilingual, skip)
+        terms = self.glossary.synonym_groups(question)  # the glossary's and the documents' own term pairs
+        groups = terms + query_groups(question, self.index.bilingual, skip)
         zh = [w for w in tokenize(question, search_mode=False) if not w.isascii() and not is_phrasing(w)]
-        vocab = self.index.zipf  # every corpus word
-        same = chinese_groups(zh, self.index.synonyms)
-        same += [(w, s) for w in zh for s in stand_ins(question, w, vocab, self.index.homophones)]
+        same = chinese_groups(zh, self.index.synonyms)  # stand-ins: corpus words (index.zipf) for typos
+        same += [(w, s) for w in zh for s in stand_ins(question, w, self.index.zipf, self.index.homophones)]
         english = [(w, *(e for e, _ in en)) for w in zh if (en := self.scorer.english_of(w))]  # 痛风 -> gout
         same += english
         if same:  # 怀孕 -> 妊娠, 吃华法林 -> 华法林: the guideline's word for the question's
             expanded += " " + " ".join(dict.fromkeys(w for g in same for w in g[1:]))
             groups += same
-        dense = f"{question} {' '.join(dict.fromkeys(e for g in english for e in g[1:]))}" if english else ""
+        # embedded with the question: the English words of its Chinese ones, the sources' own forms (甲氨蝶呤 -> MTX)
+        extra = [e for g in english for e in g[1:]] + corpus_forms(question, terms, self.scorer.mentions.form)
+        dense = f"{question} {' '.join(dict.fromkeys(extra))}" if extra else ""
         q = Query(question, expanded, self.embedder, tuple(groups), dense)
         return (searcher or self.searcher).search(q, k or self.settings.top_k), q
 

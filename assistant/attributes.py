@@ -12,7 +12,10 @@ __all__ = ["ATTRIBUTES", "asked_attributes", "sentence_attributes", "counts_aske
 # What kind of answer a question wants (question pattern), and how a sentence can give it.
 ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
     "cost": r"多少钱|费用|价格|价钱|花费|花多少|贵不贵|医保|报销|自费|掏钱|\bcosts?\b|\bprice|expensive|insurance|afford",
-    "sessions": r"几次|多少次|几针|多少针|几个疗程|how many\b.{0,20}\b(shots|injections|sessions|times|treatments)|how often",
+    "sessions": r"几次|多少次|几针|多少针|几个疗程|how many\b.{0,20}\b(shots|injections|sessions|times|treatments)",
+    # how often, not how long or how many: "多久查一次INR", "how often can it be repeated"
+    "frequency": r"how often|how frequently|\bfrequency\b|at what intervals?|how many times (a|per|each)|"
+                 r"多[久长][^，。？?]{0,6}一次|几[天周月][^，。？?]{0,4}一次|频率|频次|间隔多|[一每][天日周月]几次",
     "duration": r"多久|多长时间|多长|几天|几周|几个月|几年|多少天|多少周|多少个月|多少年|何时|什么时候|how long|"
                 r"how many (days|weeks|months|years|hours)|how soon|when can|duration",
     "percent": r"比例|百分之|百分比|发生率|有效率|成功率|概率|几率|占多少|\brates?\b|percent|percentage|proportion|"
@@ -31,6 +34,11 @@ _SHORT_TIME = re.compile(r"\d\s*(分钟|min\b|minutes?\b|秒|seconds?\b)", re.I)
 _COST_WORDS = re.compile(r"费用|价格|成本|花费|医保|报销|自费|美元|元|cost|price|expens|insur|dollar|USD", re.I)
 _SESSION = re.compile(r"\d\s*(次|针|个疗程)|[一二两三四五六七八九十]\s*(次|针|个疗程)|\b\d+\s*(sessions?|injections?|times)\b|"
                       r"\b(once|twice|single|one|two|three)\s+(session|injection|shot)s?", re.I)
+# A frequency or an interval: "once daily", "every 4 weeks", "每2～4周1次", "3次/周", "not repeated within".
+_FREQUENCY = re.compile(r"\b(once|twice|thrice)\b|\btimes\s+(a|per|daily|weekly)\b|\b(daily|weekly|monthly|fortnightly|"
+                        r"hourly|nightly|annually|yearly)\b|\bevery\b|\bq\d+[hdw]\b|\b(bid|tid|qid)\b|\brepeat|"
+                        r"每[隔]?\s*[\d.～~\-一二两三四五六七八九十半]*\s*个?(小时|[天日周月年])|[\d一二两三四]\s*次\s*/\s*[日天周月]|"
+                        r"间隔\s*约?\s*\d", re.I)  # not "按推荐频率完成监测": naming a frequency is not giving one
 _PROVIDER = re.compile(r"®|™|品牌|厂家|厂商|\bbrand|manufacturer", re.I)
 _STOP_WORDS = re.compile(r"停|stop|pause|discontinu|withh|hold", re.I)
 _BIBLIO = re.compile(r"\bDOI\b|《[^》]{2,40}》\s*(杂志|期刊)|杂志(发表|刊登)|\bjournal\b|基金|grant|funded", re.I)
@@ -52,6 +60,11 @@ def asked_attributes(question: str) -> list[str]:
     found = [k for k, rx in ATTRIBUTES.items() if rx.search(question)]
     if "sessions" in found and "count" in found:
         found.remove("count")
+    if "frequency" in found:  # "多久查一次": not a duration; "how many times a day": not a count
+        spans = [m.span() for m in ATTRIBUTES["frequency"].finditer(question)]
+        inside = lambda m: any(a <= m.start() and m.end() <= b for a, b in spans)  # noqa: E731
+        found = [a for a in found if a not in ("duration", "count", "sessions")
+                 or not all(inside(m) for m in ATTRIBUTES[a].finditer(question))]
     if "stop" in found and len(found) > 1:
         found.remove("stop")  # "停几天": the duration sentence of a washout already says 停
     if "amount" in found and len(found) > 1:
@@ -88,6 +101,8 @@ def sentence_attributes(text: str) -> frozenset[str]:
         out.add("cost")
     if _SESSION.search(text):
         out.add("sessions")
+    if _FREQUENCY.search(text):
+        out.add("frequency")
     if LIST_HEADER.search(text) or ENUMERATION.search(text):
         out.add("list")
     return frozenset(out)

@@ -133,7 +133,7 @@ def compose(question: str, lang: str, support: Support, scorer: SupportScorer, s
         citations.append(cit)
         shown = s.en if lang == "en" and s.en else cit.quote
         untranslated |= lang == "en" and not s.en and bool(CJK.search(cit.quote))
-        in_english |= lang == "zh" and not CJK.search(cit.quote)
+        in_english |= lang == "zh" and s.order in scorer.latin  # an English-language guideline's sentence
         lines.append(f"{shown} [{cit.n}]")
     premise = premise_line(question, lang, picked, citations) if correct_premise else ""
     text = "\n".join(([premise] if premise else []) + lines)

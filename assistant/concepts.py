@@ -15,11 +15,12 @@ from .crosslingual import english_for, lookup
 from .glossary import form_pattern
 from .lexicon import is_ordinary, question_words
 from .model import Concept
-from .tokens import CJK, known_word, stand_ins, stem
+from .tokens import CJK, inflection_bases, known_word, stand_ins, stem
 
 __all__ = ["ConceptReader"]
 
 CONCEPT_CACHE_SIZE = 2048  # recent questions whose concepts a scorer remembers
+LATIN_SHARE = 0.9  # of a document's sentences without Chinese that make it an English-language guideline
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
 
 
@@ -78,9 +79,14 @@ class ConceptReader:
 
     @property
     def latin(self) -> frozenset[int]:
-        """Sentences (by order) of English-language guidelines: no Chinese in their own text."""
+        """Sentences (by order) of English-language guidelines: documents whose sentences, nearly all
+        (`LATIN_SHARE`), have no Chinese; not a Chinese text's English author line or abstract."""
         if getattr(self, "_latin", None) is None:
-            self._latin = frozenset(s.order for s in self._every if not CJK.search(s.zh))
+            rows: dict[str, list[int]] = {}
+            for s in self._every:
+                rows.setdefault(s.passage.doc_id, []).append(s.order if not CJK.search(s.zh) else -1)
+            self._latin = frozenset(o for orders in rows.values() if sum(o >= 0 for o in orders) >= LATIN_SHARE * len(orders)
+                                    for o in orders if o >= 0)
             self._latin_vocab = frozenset(t for s in self._every if s.order in self._latin for t in s.terms)
             self._english: dict[str, list[tuple[str, str]]] = {}
         return self._latin
@@ -105,6 +111,8 @@ class ConceptReader:
                 return token
             parts = [t for t in jieba.cut_for_search(word) if len(t) > 1 and t != word and t in self.df]
             return max(parts, key=len) if parts else token
+        if base := next((stem(b) for b in inflection_bases(word) if stem(b) in self.df), ""):
+            return base  # dosed -> dose: the corpus has the word, not this form of it
         if len(word) < 5:
             return token
         if token not in self._typos:

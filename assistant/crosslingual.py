@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from .tokens import STOP, stem
+from .tokens import CJK, STOP, stem
 
-__all__ = ["corpus_dictionary", "english_keys", "english_for", "lookup", "expand_query", "QUERY_ALTERNATIVES", "glosses",
+__all__ = ["corpus_forms", "corpus_dictionary", "english_keys", "english_for", "lookup", "expand_query", "QUERY_ALTERNATIVES", "glosses",
            "GLOSS_FILE", "synonyms", "chinese_groups", "SYNONYM_FILE"]
 
 QUERY_ALTERNATIVES = 3  # Chinese words appended to the query per English word
@@ -177,3 +177,20 @@ def expand_query(question: str, dictionary: dict[str, list[str]], skip: frozense
     extra = [zh for group in query_groups(question, dictionary, skip) for zh in group[1:]]
     extra = [w for w in dict.fromkeys(extra) if w not in question]
     return f"{question} {' '.join(extra)}" if extra else question
+
+
+def corpus_forms(question: str, groups: Iterable[tuple[str, ...]], rows) -> list[str]:
+    """Forms in the other script that the sources use more than the question's own: a Chinese question's
+    甲氨蝶呤 where the text says MTX, an English question's warfarin where it says 华法林. Embedded with the
+    question (e5 does not equate an abbreviation or a translation with its term); `rows(form)` -> sentences."""
+    folded, chinese = question.casefold(), bool(CJK.search(question))
+    out = []
+    for g in groups:
+        asked = [f for f in g if f.casefold() in folded]
+        other = [f for f in g if f.isascii() == chinese and f.casefold() not in folded]
+        if not asked or not other:
+            continue
+        best = max(other, key=lambda f: (len(rows(f)), -g.index(f)))
+        if len(rows(best)) > max(len(rows(f)) for f in asked):
+            out.append(best)
+    return list(dict.fromkeys(out))

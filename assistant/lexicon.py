@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["ORDINARY_ZIPF", "GENERIC", "WHO_ASKS", "PHRASING_EN", "PHRASING_ZIPF_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
+__all__ = ["HYPHEN_PREFIXES", "ORDINARY_ZIPF", "GENERIC", "WHO_ASKS", "PHRASING_EN", "PHRASING_ZIPF_EN", "KNOWN_ZIPF", "remember", "zipf", "is_ordinary", "is_phrasing",
            "is_noun", "is_pronoun", "absent_weight", "spell_en", "question_words", "SHORTHAND_EN"]
 
 # Measured (stack notes + dev set): ordinary words score 4-6 (以后 5.46, 正常 5.14, contain 4.50,
@@ -46,8 +46,11 @@ PHRASING_EN = frozenset("""contain contains list give gives show shows mention m
     get got make made take taken put keep let go going come seen see look fix help work cure treat shot shots jab
     ago since until minimum maximum least most best ok okay enough acceptable concern issue problem meet
     whats hows whos wheres dont doesnt cant wont isnt arent im ive youre pls plz thx
-    within once has have had more less but if while during per each every then not also either neither""".split())
+    within once has have had more less but if while during per each every then not also either neither
+    now today tonight tomorrow yesterday currently recently soon later""".split())  # when it is asked, not about
 # Clinicians' English shorthand, read as the words a guideline writes ("pt on HD", "LFTs", "abx").
+# A hyphenated prefix is no concept of its own: "re-challenged" asks about challenging again ("re" is in no text).
+HYPHEN_PREFIXES = frozenset({"re", "pre", "non", "co", "un", "sub", "semi", "multi"})
 SHORTHAND_EN = {
     "pt": "patient", "pts": "patients", "hx": "history", "dx": "diagnosis", "tx": "treatment", "rx": "prescription",
     "sx": "symptoms", "meds": "medications", "med": "medication", "abx": "antibiotics", "vs": "", "w/o": "without",
@@ -179,7 +182,10 @@ def question_words(question: str, vocab=()) -> list[str]:
             if "-" in w and stem(w) in vocab:
                 out.append(w)
                 continue
-            for part in w.split("-"):  # viable-cell -> viable, cell
+            parts = w.split("-")
+            if len(parts) > 1:
+                parts = [p for p in parts if p not in HYPHEN_PREFIXES]  # re-challenged -> challenged
+            for part in parts:  # viable-cell -> viable, cell
                 if part in SHORTHAND_EN:  # "pts" -> patients, "lfts" -> liver function tests, "vs" -> nothing
                     out.extend(SHORTHAND_EN[part].split())
                     continue

@@ -56,11 +56,12 @@ class Mentions:
             if not forms:
                 rows = frozenset(s.order for s in self.every if pattern.search(s.text))
             else:  # the pattern is one alternative per form: it matches where one of them does
-                rows = frozenset().union(*(self._form(f) for f in set(forms)))
+                rows = frozenset().union(*(self.form(f) for f in set(forms)))
             self._terms[pattern.pattern] = rows
         return self._terms[pattern.pattern]
 
-    def _form(self, form: str) -> frozenset[int]:
+    def form(self, form: str) -> frozenset[int]:
+        """The sentences that `form_pattern((form,))` matches (a glossary or learnt form)."""
         if form not in self._forms:
             found = self.known.forms.get(form) if self.known is not None else None
             self._forms[form] = frozenset(found.tolist() if found is not None else

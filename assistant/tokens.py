@@ -35,6 +35,23 @@ def stem(word: str) -> str:
     return word
 
 
+def inflection_bases(word: str) -> list[str]:
+    """The words an English inflection may come from, likeliest first: dosed -> dose, stopped -> stop,
+    dosing -> dose, studies -> study (`stem` leaves short words alone, and stems them all one way)."""
+    w, out = word.lower(), []
+    if w.endswith("ied") or w.endswith("ies"):
+        out.append(w[:-3] + "y")
+    if w.endswith("ed"):
+        out += [w[:-1], w[:-2]] + ([w[:-3]] if len(w) > 4 and w[-3] == w[-4] else [])
+    if w.endswith("ing"):
+        out += [w[:-3], w[:-3] + "e"] + ([w[:-4]] if len(w) > 5 and w[-4] == w[-5] else [])
+    if w.endswith("ly"):
+        out.append(w[:-2])
+    if w.endswith("s") and not w.endswith("ss"):
+        out.append(w[:-1])
+    return [b for b in out if len(b) >= 3]
+
+
 def tokenize(text: str, search_mode: bool = True) -> list[str]:
     """jieba tokens and stemmed English words, minus stop words.
 

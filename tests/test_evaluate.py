@@ -369,3 +369,14 @@ def test_eval_against_the_real_assistant(assistant, tmp_path):
     out = report.build_payload({"hybrid": res}, "hybrid")
     report.write_report(tmp_path / "rep", out)
     assert (tmp_path / "rep" / "report.md").is_file() and (tmp_path / "rep" / "chart.png").is_file()
+
+
+def test_an_evidence_quote_written_as_the_source_file_has_it_is_found():
+    from assistant.evaluation.scoring import holds
+    row = "<tr><td>45–59</td><td>50 mg once daily</td><td>+50 mg every 4 weeks</td><td>600 mg</td></tr>"
+    ingested = ("Table 3. Allopurinol dose by renal function · eGFR (mL/min/1.73 m²): 45–59 · Starting dose: 50 mg once "
+                "daily，Titration step: +50 mg every 4 weeks，Maximum daily dose: 600 mg。")
+    assert holds(row, ingested)
+    assert not holds(row, ingested.replace("600 mg", "400 mg"))  # another row: one cell differs
+    assert holds(r"urate remains $\geq 6 \mathrm{mg/dL}$ after 4 weeks", "if serum urate remains ≥6 mg/dL after 4 weeks")
+    assert not holds("remains below 5 mg/dL", "if serum urate remains ≥6 mg/dL after 4 weeks")

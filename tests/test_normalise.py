@@ -430,3 +430,15 @@ def test_markdown_sections_under_the_title_do_not_nest(rules):
         sections = {s.text: s.section for s in normalise("g", body, rules).segments}
         assert sections[start] == sections[after] == top + ("2. Dosing",), sections
         assert sections[renal] == top + ("2. Dosing", "2.1 Renal")
+
+
+def test_a_long_english_authoring_group_line_is_front_matter(rules):
+    """A Chinese consensus's English front matter: its authoring groups on one 240-character line, no
+    sentence in it (it was answer material, and made "the guideline is English-only" notes)."""
+    groups = ("Thrombosis Prevention and Treatment Committee of Cardiovascular Physicians Branch of Chinese Medical "
+              "Doctor Association; Pulmonary Vascular Disease Group of Chinese Society of Cardiology; Writing Group "
+              "of Chinese Expert Consensus on Standardized Management of Warfarin Anticoagulation")
+    text = f"# 华法林抗凝治疗规范管理中国专家共识\n\n{groups}\n\n华法林是维生素K拮抗剂的代表药物，至今仍是重要的口服抗凝药。\n"
+    doc = normalise("warfarin", text, rules)
+    assert len(groups) > 200 and _reason_of(doc, "Writing Group") == "front matter"
+    assert any("维生素K拮抗剂" in s.text for s in doc.segments)

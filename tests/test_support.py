@@ -260,3 +260,50 @@ def test_digits_inside_a_name_are_not_amounts():
     assert not _AMOUNT_SPOT.search("探索生物标志物(如抗 CCP 抗体、CXCL13)以预测应答")
     assert not _AMOUNT_SPOT.search("HLA-B*5801 screening before allopurinol")
     assert _AMOUNT_SPOT.search("血小板浓度≥基线值的 3 倍") and _AMOUNT_SPOT.search("每周三次")
+
+
+def test_how_often_asks_for_a_frequency_that_a_sentence_can_give():
+    assert asked_attributes("How often should INR be checked during warfarin initiation?") == ["frequency"]
+    assert asked_attributes("血常规多久查一次？") == ["frequency"]  # 多久 inside 多久查一次 is no duration
+    assert asked_attributes("刚开始吃华法林，第几天查INR？之后多久查一次？") == ["frequency", "duration"]
+    assert asked_attributes("How many times a day should I take colchicine?") == ["frequency"]
+    assert asked_attributes("PRP要打几次?") == ["sessions"]
+    for text in ("0.5 mg twice daily", "每2～4周监测1次", "3次/周", "a single dose, not repeated within 12 weeks"):
+        assert "frequency" in sentence_attributes(text), text
+    assert "frequency" not in sentence_attributes("最大剂量不超过25 mg/周")  # a weekly dose, not how often
+
+
+def test_a_question_is_embedded_with_the_form_its_sources_use():
+    from assistant.crosslingual import corpus_forms
+    rows = {"甲氨蝶呤": {1, 2}, "MTX": {1, 2, 3, 4, 5}, "methotrexate": {1}, "dose": {9}, "剂量": {1, 2, 3}}
+    count = lambda f: rows.get(f, set())  # noqa: E731  (form -> the sentences that use it)
+    groups = [("甲氨蝶呤", "methotrexate", "MTX"), ("剂量", "dose")]
+    assert corpus_forms("甲氨蝶呤的起始剂量是多少？", groups, count) == ["MTX"]  # the text says MTX
+    assert corpus_forms("methotrexate starting dose?", groups, count) == ["甲氨蝶呤", "剂量"]  # the text is Chinese
+    assert corpus_forms("MTX starting dose?", groups, count) == ["剂量"]  # MTX is already the text's word
+
+
+def test_an_inflected_or_prefixed_english_word_is_the_corpus_word():
+    from assistant.lexicon import question_words
+    from assistant.tokens import inflection_bases
+    assert inflection_bases("dosed")[0] == "dose" and "stop" in inflection_bases("stopped")
+    assert "dose" in inflection_bases("dosing") and inflection_bases("studies")[0] == "study"
+    assert question_words("Can allopurinol be re-challenged after DRESS?") == ["allopurinol", "challenged", "dress"]
+    assert is_phrasing("tonight") and is_phrasing("currently")  # when it is asked, not what about
+
+
+def test_an_english_language_guideline_is_a_document_not_a_sentence():
+    """A Chinese consensus's stray English line (authors, a table cell) is no English-language guideline:
+    English-only handling (the other-language pool, "the guideline is in English" notes) is per document."""
+    from types import SimpleNamespace as NS
+
+    from assistant.concepts import ConceptReader
+
+    def sentence(order, doc, zh):
+        return NS(order=order, zh=zh, terms=frozenset(zh.lower().split()), passage=NS(doc_id=doc))
+    every = [sentence(0, "zh-doc", "华法林是维生素K拮抗剂。"), sentence(1, "zh-doc", "Writing Group of the consensus"),
+             sentence(2, "zh-doc", "起始剂量为3 mg/d。"), sentence(3, "en-doc", "Allopurinol is first-line ULT."),
+             sentence(4, "en-doc", "Febuxostat is second-line.")]
+    reader = ConceptReader.__new__(ConceptReader)  # a fake scorer: only the sentences `latin` reads
+    reader._every = every
+    assert reader.latin == frozenset({3, 4})

@@ -16,7 +16,8 @@ from .metrics import aggregate, breakdown, confusion
 METRIC_NOTES = {
     "hit_at_1 / hit_at_5 / mrr_at_10": "Items with an evidence_quote. Passages = `retrieve(answer.query, 10)`. A "
         "passage matches when it is from expected_source (original_file) and contains the quote, or shares a "
-        "common substring >= 50 % of the quote's length (NFKC, whitespace removed).",
+        "common substring >= 50 % of the quote's length (NFKC, whitespace removed; LaTeX in the quote read as ingest "
+        "reads it). A quote of a raw HTML table row matches the passage that holds every one of its cells.",
     "fact_accuracy": "Items with expected_facts whose response (answer text + guard finding messages) contains "
         "every fact (a refusal's 'see also' passages excluded: they do not answer), compared after NFKC (full-/half-width alike), traditional->simplified, lower case, dropping "
         "whitespace, [n] markers and thousands separators (5,000 = 5000); range dashes - – — ~ ～ and 至/to "

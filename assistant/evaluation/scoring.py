@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..language import to_simplified
+from ..markup import clean_markup
 from ..model import Answer, ScoredPassage
 from ..quantities import parse_quantities
 from ..tokens import content_terms
@@ -109,13 +110,27 @@ def overlap(quote: str, text: str) -> float:
     return lo / len(q)
 
 
+_CELL = re.compile(r"<t[dh][^>]*>(.*?)</t[dh]>", re.S)
+
+
+def holds(quote: str, text: str) -> bool:
+    """The passage text holds the evidence quote, which may be written as the source file has it: LaTeX
+    ("$\\geq 6 \\mathrm{mg/dL}$") is read as ingest reads it, and a table row ("<tr><td>45–59</td>…") is
+    held by the passage that gives every one of its cells (ingest writes a row as "caption · header: cell")."""
+    cells = [re.sub(r"<[^>]+>|\s+", "", unicodedata.normalize("NFKC", c)) for c in _CELL.findall(quote)]
+    if cells:
+        flat = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+        return all(c in flat for c in cells if c)
+    return overlap(clean_markup(quote)[0], text) >= 0.5
+
+
 def first_hit(quote: str, source: str | None, passages: list[ScoredPassage],
               original_file: Callable[[str], str]) -> int | None:
     """1-based rank of the first passage that holds the evidence quote, else None."""
     for r, sp in enumerate(passages, 1):
         if source and original_file(sp.passage.doc_id) != source:
             continue
-        if overlap(quote, sp.passage.text) >= 0.5:
+        if holds(quote, sp.passage.text):
             return r
     return None
 
