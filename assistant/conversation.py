@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from .config import ELDERLY_AGE
 
+__all__ = ["Resolved", "resolve", "time_side", "SUBJECTS", "FOLLOW_UP", "COMPARES"]
+
 SUBJECTS = re.compile(
     r"PRP|富血小板血浆|血小板|platelet|MSCs?|间充质干细胞|干细胞|stem cells?|BMAC|骨髓浓缩液|骨髓抽吸浓缩物|"
     r"bone marrow|MPCs?|外泌体|exosomes?|透明质酸|hyaluronic|再生医学|regenerative|NSAIDs?|非甾体", re.I)
@@ -35,6 +37,23 @@ _ASKS_SAME = re.compile(r"^(那|那么|而|还有)?.{1,16}呢[?？]?$|^(and|what
 
 # "跟打激素比,哪个更省钱?": a comparison with the earlier question's therapy, whatever it names itself.
 COMPARES = re.compile(r"^(跟|和|与|同|比起|相比|相较于?|compared (to|with)|versus|vs\.?)\s*\S", re.I)
+
+
+# "PRP打之前要注意什么?" + "那打完以后呢?": the follow-up asks about the other side of the procedure, so the
+# earlier question's time word goes (术前 and 术后 in one query would answer the 术前 question again).
+_BEFORE = re.compile(r"之前|以前|(术|针|射|疗|PRP|BMAC)前|\bbefore\b", re.I)
+_AFTER = re.compile(r"打完|之后|以后|(术|针|射|疗|PRP|BMAC)后|\bafter(wards)?\b", re.I)
+
+
+def time_side(text: str) -> str | None:
+    """"before" or "after" the procedure when the text names one side only."""
+    before, after = bool(_BEFORE.search(text)), bool(_AFTER.search(text))
+    return None if before == after else "before" if before else "after"
+
+
+def _other_side(base: str, turn: str) -> str:
+    side = time_side(turn)
+    return base if side is None else (_BEFORE if side == "after" else _AFTER).sub(" ", base)
 
 
 def _is_follow_up(turn: str, names: Callable[[str], bool]) -> bool:
@@ -75,7 +94,7 @@ def resolve(turns: list[str], elderly_age: int = ELDERLY_AGE,
             rest = rest.replace(word, " ")
         return Resolved(f"{tail} {rest.strip()}", guard_text, True)
     if _is_follow_up(last, names):
-        return Resolved(f"{base} {last}{_elderly(last, elderly_age)}", guard_text, True)
+        return Resolved(f"{_other_side(base, last)} {last}{_elderly(last, elderly_age)}", guard_text, True)
     return Resolved(last, guard_text)
 
 

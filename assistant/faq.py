@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from .conversation import time_side
 from .yamlfast import safe_load as yaml_load
 from .tokens import content_terms
 
@@ -77,6 +78,9 @@ def _same_ask(question: str, sample: str) -> bool:
     """An entry answers a question only if it asks for the same kind of thing: "打完干细胞多久能洗澡?" (how long)
     is not "干细胞要打多少个?" (how many), however many words they share."""
     asked, offered = _asked(question), _asked(sample)
+    sides = time_side(question), time_side(sample)  # "打完以后要注意什么" is not "打PRP前要注意什么"
+    if None not in sides and sides[0] != sides[1]:
+        return False
     return not asked or not offered or bool(asked & offered)
 
 

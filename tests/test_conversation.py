@@ -78,3 +78,9 @@ def test_comparison_follow_up_keeps_the_earlier_therapy():
 def test_a_turn_naming_its_own_subject_stands_alone():
     turns = ["华法林一般成人起始剂量多少？", "甲氨蝶呤的禁忌证有哪些？"]
     assert resolve(turns, subjects=_warfarin_subjects).query == turns[-1]
+
+
+def test_a_follow_up_about_the_other_side_of_the_procedure_drops_the_earlier_time_word():
+    assert resolve(["PRP打之前要注意什么?", "那打完以后呢?"]).query == "PRP打 要注意什么 那打完以后呢?"
+    assert "before" not in resolve(["What should I avoid before PRP?", "and after?"]).query
+    assert "术前" in resolve(["PRP术前要停什么药?", "那糖尿病患者呢?"]).query  # no time word: nothing goes

@@ -68,3 +68,9 @@ def test_an_entry_knows_which_words_it_uses():
     faq = load_faq(str(Path(__file__).parents[1] / "corpus" / "faq.yaml"))
     e = next(e for e in faq.entries if e.names(["干细胞"]))
     assert not e.names(["肩袖撕裂", "rotator cuff tear"])
+
+
+def test_an_entry_about_before_the_injection_does_not_answer_after_it():
+    from assistant.faq import _same_ask
+    assert not _same_ask("PRP 要注意什么 那打完以后呢?", "打PRP前要注意什么")
+    assert _same_ask("打针前要注意什么", "打PRP前要注意什么")
