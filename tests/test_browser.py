@@ -222,7 +222,11 @@ def _upload(page, path: Path) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for _ in range(3):
-        page.locator("#eval-upload input[type=file]").set_input_files(str(path))
+        try:
+            page.locator("#eval-upload input[type=file]").set_input_files(str(path), timeout=20_000)
+        except PlaywrightTimeout:  # the tab has not rendered its box yet (seen under load): ask for it again
+            page.get_by_role("tab", name="评估").click()
+            continue
         try:
             page.locator("#eval-upload").get_by_text(path.name).wait_for(timeout=20_000)
             return
