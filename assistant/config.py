@@ -54,7 +54,8 @@ class Settings:
     # Refusal: the answer needs a passage sharing enough query terms AND a dense score above the floor
     # Calibrated by 5-fold cross-validation on eval/dev.jsonl pooled with eval/second-guideline.jsonl (two
     # guidelines; benchmarks/calibrate_refusal.py: the median of the folds' choices, CV balanced accuracy
-    # 0.875; eval/reports/calibration/): joint concept coverage of the chosen sentences.
+    # 0.875; re-run in session 7: every fold chose 0.40 coverage, CV 0.907; eval/reports/calibration/): joint
+    # concept coverage of the chosen sentences.
     min_term_overlap: float = 0.40
     min_dense_score: float = 0.80
     # The sentence that gives an asked amount (dose, duration, rate) must itself cover this much of the

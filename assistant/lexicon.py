@@ -50,7 +50,7 @@ PHRASING_EN = frozenset("""contain contains list give gives show shows mention m
     now today tonight tomorrow yesterday currently recently soon later""".split())  # when it is asked, not about
 # Clinicians' English shorthand, read as the words a guideline writes ("pt on HD", "LFTs", "abx").
 # A hyphenated prefix is no concept of its own: "re-challenged" asks about challenging again ("re" is in no text).
-HYPHEN_PREFIXES = frozenset({"re", "pre", "non", "co", "un", "sub", "semi", "multi"})
+HYPHEN_PREFIXES = frozenset({"re", "pre", "non", "co", "un", "sub", "semi", "multi", "self"})
 SHORTHAND_EN = {
     "pt": "patient", "pts": "patients", "hx": "history", "dx": "diagnosis", "tx": "treatment", "rx": "prescription",
     "sx": "symptoms", "meds": "medications", "med": "medication", "abx": "antibiotics", "vs": "", "w/o": "without",
