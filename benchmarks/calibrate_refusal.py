@@ -111,11 +111,17 @@ def main() -> None:
     ap.add_argument("--out", default="eval/reports/calibration")
     ap.add_argument("--absent-factor", type=float, default=None,
                     help="weigh absent concepts with this factor instead of support.ABSENT_IDF_FACTOR")
+    ap.add_argument("--absent-common", type=float, default=None,
+                    help="weigh an absent everyday English noun with this share instead of lexicon.ABSENT_COMMON_EN")
     args = ap.parse_args()
     if args.absent_factor is not None:
         import assistant.support
 
         assistant.support.ABSENT_IDF_FACTOR = args.absent_factor
+    if args.absent_common is not None:
+        import assistant.lexicon
+
+        assistant.lexicon.ABSENT_COMMON_EN = args.absent_common
     rows: list[dict] = []
     for spec in args.sets:
         path, _, data_dir = spec.partition("@")
