@@ -14,7 +14,7 @@ import re
 from .crosslingual import english_for, lookup
 from .glossary import form_pattern
 from .lexicon import is_ordinary, question_words
-from .model import Concept
+from .model import Concept, Sentence
 from .tokens import CJK, inflection_bases, known_word, stand_ins, stem
 
 __all__ = ["ConceptReader"]
@@ -82,11 +82,12 @@ class ConceptReader:
         """Sentences (by order) of English-language guidelines: documents whose sentences, nearly all
         (`LATIN_SHARE`), have no Chinese; not a Chinese text's English author line or abstract."""
         if getattr(self, "_latin", None) is None:
-            rows: dict[str, list[int]] = {}
+            by_doc: dict[str, list[Sentence]] = {}
             for s in self._every:
-                rows.setdefault(s.passage.doc_id, []).append(s.order if not CJK.search(s.zh) else -1)
-            self._latin = frozenset(o for orders in rows.values() if sum(o >= 0 for o in orders) >= LATIN_SHARE * len(orders)
-                                    for o in orders if o >= 0)
+                by_doc.setdefault(s.passage.doc_id, []).append(s)
+            english = {d: [s.order for s in ss if not CJK.search(s.zh)] for d, ss in by_doc.items()}
+            self._latin = frozenset(o for d, orders in english.items() if len(orders) >= LATIN_SHARE * len(by_doc[d])
+                                    for o in orders)
             self._latin_vocab = frozenset(t for s in self._every if s.order in self._latin for t in s.terms)
             self._english: dict[str, list[tuple[str, str]]] = {}
         return self._latin
@@ -111,7 +112,7 @@ class ConceptReader:
                 return token
             parts = [t for t in jieba.cut_for_search(word) if len(t) > 1 and t != word and t in self.df]
             return max(parts, key=len) if parts else token
-        if base := next((stem(b) for b in inflection_bases(word) if stem(b) in self.df), ""):
+        if base := next((b for b in map(stem, inflection_bases(word)) if b in self.df), ""):
             return base  # dosed -> dose: the corpus has the word, not this form of it
         if len(word) < 5:
             return token

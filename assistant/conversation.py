@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .config import ELDERLY_AGE
 
@@ -45,6 +46,7 @@ _BEFORE = re.compile(r"之前|以前|(术|针|射|疗|PRP|BMAC)前|\bbefore\b", 
 _AFTER = re.compile(r"打完|之后|以后|(术|针|射|疗|PRP|BMAC)后|\bafter(wards)?\b", re.I)
 
 
+@lru_cache(maxsize=4096)  # the patient FAQ asks it of every sample question, for every question
 def time_side(text: str) -> str | None:
     """"before" or "after" the procedure when the text names one side only."""
     before, after = bool(_BEFORE.search(text)), bool(_AFTER.search(text))

@@ -53,9 +53,9 @@ PHRASING_EN = frozenset("""contain contains list give gives show shows mention m
     whats hows whos wheres dont doesnt cant wont isnt arent im ive youre pls plz thx
     within once has have had more less but if while during per each every then not also either neither
     now today tonight tomorrow yesterday currently recently soon later""".split())  # when it is asked, not about
-# Clinicians' English shorthand, read as the words a guideline writes ("pt on HD", "LFTs", "abx").
 # A hyphenated prefix is no concept of its own: "re-challenged" asks about challenging again ("re" is in no text).
 HYPHEN_PREFIXES = frozenset({"re", "pre", "non", "co", "un", "sub", "semi", "multi", "self"})
+# Clinicians' English shorthand, read as the words a guideline writes ("pt on HD", "LFTs", "abx").
 SHORTHAND_EN = {
     "pt": "patient", "pts": "patients", "hx": "history", "dx": "diagnosis", "tx": "treatment", "rx": "prescription",
     "sx": "symptoms", "meds": "medications", "med": "medication", "abx": "antibiotics", "vs": "", "w/o": "without",
@@ -147,14 +147,14 @@ def spell_en(word: str) -> str:
 
     if not word.isalpha() or len(word) < 5 or zipf(word) >= 2.5:
         return word
-    from .crosslingual import dictionary_words
-
-    if word in dictionary_words():  # rare but real: fasciitis is not a misspelt "facilities"
-        return word
     shapes = _english_by_shape()
     pool = [w for n in (len(word) - 1, len(word), len(word) + 1) for w in shapes.get((word[0], n), [])]
     close = difflib.get_close_matches(word, pool, n=1, cutoff=0.8)
-    return close[0] if close else word
+    if not close:
+        return word
+    from .crosslingual import dictionary_words  # CC-CEDICT, read only when there is a correction to veto
+
+    return word if word in dictionary_words() else close[0]  # rare but real: fasciitis is no misspelt "facilities"
 
 
 def is_noun(word: str) -> bool:

@@ -22,7 +22,7 @@ from .tokens import tokenize
 FORM_CACHE_SIZE = 4096  # synonym forms whose BM25 tokens a searcher remembers
 
 __all__ = ["Query", "Searcher", "BM25Searcher", "DenseSearcher", "SentenceSearcher", "HybridSearcher",
-           "GuidelineRetriever", "to_document"]
+           "GuidelineRetriever", "to_document", "best_first"]
 
 
 @dataclass
@@ -68,7 +68,7 @@ class BM25Searcher(Searcher):
         if not toks:
             return []
         scores = self._scores(toks, query.groups)
-        order = islice(_best_first(scores, k), k)  # a stable argsort's first k, without sorting every passage
+        order = islice(best_first(scores, k), k)  # a stable argsort's first k, without sorting every passage
         return [ScoredPassage(self.index.passages[i], float(scores[i]), r + 1, {"bm25": float(scores[i])})
                 for r, i in enumerate(order) if scores[i] > 0]
 
@@ -138,19 +138,19 @@ class SentenceSearcher(Searcher):
         clustered = self.index.sentence_index
         if clustered is not None:
             rows, sims = clustered.candidates(vector, m)
-            yield from ((int(rows[i]), float(sims[i])) for i in _best_first(sims, m))
+            yield from ((int(rows[i]), float(sims[i])) for i in best_first(sims, m))
             return
         vectors = self.index.sentence_vectors
         if vectors is None or not len(vectors):
             return
         sims = np.asarray(vectors) @ vector
-        yield from ((row, float(sims[row])) for row in _best_first(sims, m))
+        yield from ((row, float(sims[row])) for row in best_first(sims, m))
 
 
 SENTENCES_PER_PASSAGE = 8  # rows looked at first per passage wanted; all of them only if too few passages
 
 
-def _best_first(sims: np.ndarray, m: int):
+def best_first(sims: np.ndarray, m: int):
     """Row indexes by descending similarity, ties by row (a stable argsort's order), without sorting every
     row: the best m (and every row tied with the m-th) first, then, only if the caller reads on, the rest."""
     if m >= len(sims):

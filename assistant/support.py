@@ -21,6 +21,7 @@ from .index import Index
 from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, zipf
 from .mentions import Mentions
 from .model import Concept, ScoredPassage, Sentence, Support
+from .retrieve import best_first
 from .scope import EXCLUSION, excluded_by
 from .sentence_features import features_of, search_text
 from .tokens import CJK, content_terms, fold_text
@@ -308,7 +309,7 @@ class SupportScorer(ConceptReader):
         sims = np.asarray(self.vectors[rows] @ qvec)
         have = {h.passage.id for h in pool}
         out: list[ScoredPassage] = []
-        for i in np.argsort(-sims, kind="stable"):
+        for i in best_first(sims, OTHER_LANGUAGE_POOL):  # a stable argsort's order, without sorting every row
             p = self._every[int(rows[i])].passage
             if p.id not in have:
                 have.add(p.id)
@@ -372,7 +373,8 @@ class SupportScorer(ConceptReader):
         if not attrs and on_subject:  # "髋关节可以做BMAC吗": the answer names what is most specifically asked about
             best = next((r for r in on_subject if self._has_key(key, r[0])), None)
             answered = best is not None
-            chosen.append(((best or on_subject[0])[0], (best or on_subject[0])[1]))
+            first = best or on_subject[0]
+            chosen.append((first[0], first[1]))
         covered = {c.label for c in concepts for s, _ in chosen if self.within(c, s)}
         for s, cov, _ in on_subject:  # add sentences that answer other parts of the question
             if len(chosen) >= max_sentences:
