@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from .markup import is_table_row
 from .model import Passage, Segment
@@ -22,8 +23,21 @@ _OPENERS = {"（": "(", "(": "(", "[": "[", "【": "【", "〔": "〔"}  # full-
 _CLOSERS = {"）": "(", ")": "(", "]": "[", "】": "【", "〕": "〔"}
 
 
-def content_id(doc_id: str, text: str) -> str:
-    return hashlib.sha1(f"{doc_id}\x1f{text}".encode()).hexdigest()[:16]
+def content_id(doc_id: str, text: str, occurrence: int = 0) -> str:
+    """Same text in the same document -> same id; the n-th repeat of a text (a note under two tables, a
+    paragraph the packing cut alike twice) gets its own, or the index would hold two passages under one id."""
+    key = f"{doc_id}\x1f{text}" + (f"\x1f{occurrence}" if occurrence else "")
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def _distinct_ids(passages: list[Passage]) -> list[Passage]:
+    seen: dict[str, int] = {}
+    out = []
+    for p in passages:
+        n = seen.get(p.id, 0)
+        seen[p.id] = n + 1
+        out.append(replace(p, id=content_id(p.doc_id, p.text, n)) if n else p)
+    return out
 
 
 def bracket_depths(text: str) -> list[int]:
@@ -163,7 +177,7 @@ def chunk(doc: Normalised, max_chars: int = 200,
             current.append((s, e))
             size += joint + e - s
         passages.append(_passage(doc, section, current, translations))
-    return passages
+    return _distinct_ids(passages)
 
 
 def fixed_chunks(doc_id: str, text: str, size: int = 750, overlap: int = 150) -> list[Passage]:
@@ -184,7 +198,7 @@ def fixed_chunks(doc_id: str, text: str, size: int = 750, overlap: int = 150) ->
         if end >= n:
             break
         start = max(end - overlap, start + 1)
-    return passages
+    return _distinct_ids(passages)
 
 
 def all_sentences(doc: Normalised) -> Iterable[tuple[Segment, tuple[int, int]]]:

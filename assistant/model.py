@@ -61,7 +61,7 @@ class Removal:
 class Passage:
     """The unit we index and cite: a run of whole sentences from one section."""
 
-    id: str  # content hash: same text in the same doc -> same id
+    id: str  # content hash: same text in the same doc -> same id (a repeat: numbered, chunk.content_id)
     doc_id: str
     section: tuple[str, ...]
     start: int

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation, localcontext
+from functools import lru_cache
 from typing import NamedTuple
 
 from assistant._numerals import ZH_DIGITS, big_suffix, parse_zh
@@ -229,8 +230,16 @@ def parse_number(s: str) -> Decimal:
 
 
 # ------------------------------------------------------------- quantities ----
+PARSE_CACHE_SIZE = 16_384  # texts whose amounts are remembered: every rule check of a sentence reads them
+
+
 def parse_quantities(text: str) -> list[Quantity]:
     """Every amount in `text`, left to right; never raises on odd input."""
+    return list(_parse(text))
+
+
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _parse(text: str) -> tuple[Quantity, ...]:
     norm = text.translate(_FULLWIDTH)  # length-preserving, so spans stay valid
     out: list[Quantity] = []
     pos = 0
@@ -241,7 +250,7 @@ def parse_quantities(text: str) -> list[Quantity]:
             if q is not None:
                 out.append(q)
             pos = max(num.end, q.end if q else 0)
-    return out
+    return tuple(out)
 
 
 def _quantity(norm: str, text: str, num: _Num) -> Quantity | None:

@@ -82,8 +82,11 @@ class BM25Searcher(Searcher):
         scores = bm25.get_scores(rest) if rest else np.zeros(len(self.index.passages))
         for g in forms:
             per_form = [bm25.get_scores(f) for f in g if f]
-            if per_form:
-                scores = scores + np.max(per_form, axis=0)
+            if per_form:  # in place: np.max over the list would first copy it into one (forms x passages) array
+                best = per_form[0]
+                for other in per_form[1:]:
+                    np.maximum(best, other, out=best)
+                scores = scores + best
         return scores
 
     def _form_tokens(self, form: str) -> list[str]:

@@ -120,6 +120,20 @@ def test_content_ids_are_stable_and_content_addressed(docs):
     assert len(content_id("d", "甲")) == 16
 
 
+def test_a_text_repeated_in_one_document_gets_a_second_id():
+    """Two lines that differ only in their last sentence pack alike at a small size: the index would
+    otherwise hold two passages under one id (Chroma refused the build of a 1,000x corpus for it)."""
+    rules = load_noise_rules(str(CORPUS / "noise.yaml"))
+    line = "用药期间应监测肝功能，每月一次。出现黄疸时应立即停药并就医。"
+    doc = normalise("t", f"# 甲\n{line}成人每日10 mg。\n# 乙\n{line}老人每日5 mg。\n", rules)
+    passages = chunk(doc, len(line))
+    texts = [p.text for p in passages]
+    assert texts.count(line) == 2
+    assert len({p.id for p in passages}) == len(passages)
+    first, second = (p for p in passages if p.text == line)
+    assert first.id == content_id("t", line) and second.id == content_id("t", line, 1)
+
+
 def test_content_ids_are_the_same_in_another_process(docs):
     """Not Python's salted hash(): a fresh interpreter with another hash seed gives the same ids."""
     code = (

@@ -30,8 +30,11 @@ def _product_terms(path: str) -> dict[str, re.Pattern[str]]:
 
 def detect_therapies(text: str) -> list[str]:
     """Seed products a question names, in PRODUCTS order (zh simplified/traditional and English)."""
-    t = normalise_text(text)
-    terms = _product_terms(str(corpus_dir() / "rules.yaml"))
+    return _named(normalise_text(text), str(corpus_dir() / "rules.yaml"))
+
+
+def _named(t: str, rules_path: str) -> list[str]:
+    terms = _product_terms(rules_path)
     return [p for p in PRODUCTS if terms[p].search(t)]
 
 
@@ -53,11 +56,18 @@ _MONEY = re.compile(r"元|块|美元|dollars?|USD|RMB|CNY|[$¥￥€£]", _I)
 _LAB_AROUND = re.compile(r"(计数|count|PLT)\s*(of|is|为|是|:|:)?\s*$", _I)
 
 
+DOSE_CACHE_SIZE = 8192  # texts whose doses are remembered: each dose rule's check of a sentence reads them
+
+
 def extract_doses(text: str) -> list[ProposedDose]:
     """Cell / platelet numbers (2亿个间充质干细胞, 10 billion platelets, 1.5×10^8个MSCs) with the product
     named nearest to them in the same clause; a bare 'cells' falls back to the question's therapy."""
-    t = normalise_text(text)
-    therapies = detect_therapies(t)
+    return list(_doses(normalise_text(text), str(corpus_dir() / "rules.yaml")))
+
+
+@lru_cache(maxsize=DOSE_CACHE_SIZE)
+def _doses(t: str, rules_path: str) -> tuple[ProposedDose, ...]:
+    therapies = _named(t, rules_path)
     out = []
     for q in parse_quantities(t):
         big = q.high >= 1000 and (q.unit == "count" or _MULTIPLIER.search(q.text))
@@ -82,7 +92,7 @@ def extract_doses(text: str) -> list[ProposedDose]:
                 t[max(0, q.start - 3):q.end + 4]):
             product = named[0]  # "We plan 7 billion." after a PRP turn: the conversation's one product
         out.append(ProposedDose(product, q))
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True)
