@@ -7,7 +7,8 @@ import re
 
 from .quantities import parse_quantities
 
-__all__ = ["ATTRIBUTES", "asked_attributes", "sentence_attributes", "counts_asked_noun", "LIST_QUESTION", "LIST_HEADER", "ENUMERATION"]
+__all__ = ["ATTRIBUTES", "asked_attributes", "sentence_attributes", "counts_asked_noun", "LIST_QUESTION", "LIST_HEADER",
+           "ENUMERATION", "MEANING_QUESTION"]
 
 # What kind of answer a question wants (question pattern), and how a sentence can give it.
 ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
@@ -24,6 +25,9 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
     "dose": r"剂量|用量|多大量|\bdoses?\b|dosage",  # "how much" asks for an amount (of anything)
     "provider": r"品牌|牌子|厂家|厂商|哪家公司|哪家医院|哪个医院|哪里(可以|能)做|\bbrands?\b|manufacturer|which (company|hospital|clinic)",
     "stop": r"停|\bstop|\bpause|\bhold (off|it)|discontinu|withh",
+    # an upper limit, not any amount: "最多能吃到多少", "最大剂量", "max dose" (the 25 mg/周 ceiling, not the 起始剂量)
+    "maximum": r"最多(?!见|的是)|最大(?!疗效|效果|获益|程度|的)|最高(?!风险|级)|上限|封顶|至多|\bmax(imum)?\b|\bat most\b|"
+               r"\bhighest (dose|daily|weekly)|\bupper limit|\bceiling\b|how high can",
     "amount": r"多少|几[个天周月年次名例岁倍]|多大|多高|多低|多长|多重|how (much|many|high|low|big)|what (percentage|proportion|number)",
     "contact": r"电话|地址|联系方式|预约|挂号|官网|网址|热线|hotline|phone|address|appointment|website|contact|where can i (get|buy)",
     "bibliographic": r"\bDOI\b|参考文献\s*(第\s*)?\[?\d|第\s*\d+\s*[条篇](参考)?文献|文献\s*\[\d|第一作者|通信作者|通讯作者|作者是|基金|资助|哪个期刊|哪本杂志|发表在|"
@@ -39,6 +43,13 @@ _FREQUENCY = re.compile(r"\b(once|twice|thrice)\b|\btimes\s+(a|per|daily|weekly)
                         r"hourly|nightly|annually|yearly)\b|\bevery\b|\bq\d+[hdw]\b|\b(bid|tid|qid)\b|\brepeat|"
                         r"每[隔]?\s*[\d.～~\-一二两三四五六七八九十半]*\s*个?(小时|[天日周月年])|[\d一二两三四]\s*次\s*/\s*[日天周月]|"
                         r"间隔\s*约?\s*\d", re.I)  # not "按推荐频率完成监测": naming a frequency is not giving one
+# An upper limit given as a figure: "最大剂量不超过25 mg/周", "最大剂量 · 口服: 25 mg/周", "to a maximum of 2 g/day",
+# "a diameter of < 25 μm" (a bound is a limit too; only a question asking for a maximum reads it).
+_MAXIMUM = re.compile(r"(?:不超过|不宜超过|不得超过|不应超过|不要超过|不可超过|至多|最多|小于|低于|[<≤＜]|no more than|"
+                      r"not (?:to )?exceed(?:ing)?|up to|at most|maximum of|ceiling of|less than|below|under)\s*\d|"
+                      r"(?:最大|最高|上限|maximum|max\.?|highest|upper limit)\s*(?:[\u4e00-\u9fff]{0,2}(?:剂量|用量|量)|"
+                      r"(?:daily |weekly |total |single )?doses?)?(?:[\s·:：,，=（）()]|为|是|约|口服|皮下注射|静脉注射|"
+                      r"of|is|orally|oral)*\d", re.I)
 _PROVIDER = re.compile(r"®|™|品牌|厂家|厂商|\bbrand|manufacturer", re.I)
 _STOP_WORDS = re.compile(r"停|stop|pause|discontinu|withh|hold", re.I)
 _BIBLIO = re.compile(r"\bDOI\b|《[^》]{2,40}》\s*(杂志|期刊)|杂志(发表|刊登)|\bjournal\b|基金|grant|funded", re.I)
@@ -52,6 +63,9 @@ _DIGIT = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个名
 # A question asking for a list, and a sentence that gives one (a header or an enumeration).
 LIST_QUESTION = re.compile(r"哪些|有哪几|包括什么|包括哪|都有什么|有什么(?!用|区别|不同)|列出|\blist\b|what are the|"
                            r"which (conditions|patients|drugs|factors|items|signs)|name the", re.I)
+# A question about what a short form means: only then is a note's "MTX为甲氨蝶呤" an answer (`terms.DEFINITION`).
+MEANING_QUESTION = re.compile(r"什么意思|啥意思|是什么的(缩写|简称)|全称|缩写|简称|代表什么|指什么|是指什么|"
+                              r"stands? for|abbreviation|acronym|what does \S+ mean", re.I)
 LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
 ENUMERATION = re.compile(r"(包括|如下|以下)[^。]*[：:]|[①⑴]|（1）|\(1\)|[^、]+、[^、]+、[^、]+")
 
@@ -103,6 +117,8 @@ def sentence_attributes(text: str) -> frozenset[str]:
         out.add("sessions")
     if _FREQUENCY.search(text):
         out.add("frequency")
+    if _MAXIMUM.search(text):
+        out.add("maximum")
     if LIST_HEADER.search(text) or ENUMERATION.search(text):
         out.add("list")
     return frozenset(out)

@@ -28,10 +28,11 @@ _QUESTION_VALUE = re.compile(rf"(?<![\d.～~\-–—至到])({_NUM})(?!\s*{_UPPE
 _AMOUNT = re.compile(r"^\s*(?:[周天日月年](?!剂量|量|龄)|[次个片支针袋万亿千%]|mg\b|μg|ug\b|g\b|iu\b|u\b|ml\b(?!\s*/)|h\b|d\b|"
                      r"hours?|days?|weeks?|months?|times|doses?|tablets?|million|billion)", re.I)
 AGE = "岁"  # the measure of "78岁", "78-year-old"
-NEAR = 16  # characters looked at before a value or a band for its measure
+NEAR = 16  # characters looked at before a value for its measure
+BAND_NEAR = 40  # before a band: a table's measure may carry its unit ("eGFR（mL/min/1.73 m²）: 45～59")
 # What may stand between a measure and its band: "血小板计数 <100", "INR: ＜1.5", "eGFR为30～59" (not "INR目标范围
 # 2.0～3.0", a target, nor "复查INR时间: 1～2周内", another quantity).
-_GAP = r"(?:\s|:|：|（|\(|为|是|值|计数|水平|在|处于|介于|of|is|between)*"
+_GAP = r"(?:\s|:|：|（|\(|为|是|值|计数|水平|在|处于|介于|of|is|between|[（(][^（）()]{0,24}[）)])*"
 
 
 def asked_values(question: str) -> list[tuple[str, Decimal]]:
@@ -77,7 +78,7 @@ def band_fit(values: list[tuple[str, Decimal]], text: str) -> int:
     fits = misses = 0
     for m in BAND.finditer(text):
         age = bool(_AGE.match(m.group("rest")))
-        before = text[max(0, m.start() - NEAR):m.start()]
+        before = text[max(0, m.start() - BAND_NEAR):m.start()]
         for measure, v in values:
             if (measure == AGE) != age or (measure != AGE and not re.search(re.escape(measure) + _GAP + "$", before)):
                 continue  # a band of another quantity ("INR 4.5～10.0 · 暂停1～2次", "复查INR时间: 1～2周内")

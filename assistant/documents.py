@@ -20,7 +20,7 @@ def understanding(meta: SourceMeta, norm, passages: list[Passage], terms: list) 
     set_aside: dict[str, int] = {}
     for r in norm.removals:
         set_aside[r.reason] = set_aside.get(r.reason, 0) + 1
-    sections = {p.section[:1] for p in passages if p.section}
+    sections = {p.section for p in passages if p.section}  # leaf sections: a title heading holds all the rest
     table_rows = sum(1 for seg in norm.segments if " · " in seg.text and seg.text.rstrip().endswith("。")
                      and ":" in seg.text)
     return {"doc_id": meta.doc_id, "title": meta.title, "original_file": meta.original_file,

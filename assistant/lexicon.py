@@ -53,6 +53,8 @@ PHRASING_EN = frozenset("""contain contains list give gives show shows mention m
     whats hows whos wheres dont doesnt cant wont isnt arent im ive youre pls plz thx
     within once has have had more less but if while during per each every then not also either neither
     now today tonight tomorrow yesterday currently recently soon later""".split())  # when it is asked, not about
+# Chinese words that only say an upper limit is asked for (the "maximum" attribute carries them), not what it is of.
+PHRASING_ZH = frozenset("最多 最多能 最大 最大能 最高 上限 封顶 至多".split())
 # A hyphenated prefix is no concept of its own: "re-challenged" asks about challenging again ("re" is in no text).
 HYPHEN_PREFIXES = frozenset({"re", "pre", "non", "co", "un", "sub", "semi", "multi", "self"})
 # Clinicians' English shorthand, read as the words a guideline writes ("pt on HD", "LFTs", "abx").
@@ -100,7 +102,7 @@ def is_ordinary(word: str) -> bool:
 
 def is_phrasing(word: str) -> bool:
     """How a question is put, never what it is about: weighs nothing, present in the corpus or not."""
-    if word.lower() in WHO_ASKS:
+    if word.lower() in WHO_ASKS or word in PHRASING_ZH:
         return True
     if word.isascii():
         return word.lower() in PHRASING_EN or (word.isalpha() and zipf(word) >= PHRASING_ZIPF_EN)

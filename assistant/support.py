@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from .attributes import LIST_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
+from .attributes import LIST_QUESTION, MEANING_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
 from .bands import asked_values, band_fit
 from .concepts import ConceptReader
 from .glossary import Glossary, form_pattern
@@ -24,6 +24,7 @@ from .model import Concept, ScoredPassage, Sentence, Support
 from .retrieve import best_first
 from .scope import EXCLUSION, excluded_by
 from .sentence_features import features_of, search_text
+from .terms import DEFINITION
 from .tokens import CJK, content_terms, fold_text
 
 __all__ = ["SupportScorer"]  # its Concept, Sentence and Support live in `model`
@@ -39,8 +40,7 @@ CONTEXT_CREDIT = 0.5
 SUBJECT_MIN_MENTIONS = 20  # sentences: a concept this present, and
 SUBJECT_SHARE = 1.0  # all in one document (the seeds share MSCs, 注射: 90 % was too loose), is its subject
 # e5 similarities are compressed (unrelated 0.79, paraphrase 0.92): what counts is the part above the floor.
-DENSE_FLOOR = 0.80
-DENSE_WEIGHT = 3.0
+DENSE_FLOOR, DENSE_WEIGHT = 0.80, 3.0
 # A Chinese question on an English-language guideline's sentence with no word to check there (别嘌醇, 尿酸:
 # no dictionary sense) counts as covered by its similarity above the floor, full at the floor + this.
 DENSE_SPAN = 0.10
@@ -339,11 +339,11 @@ class SupportScorer(ConceptReader):
         values = asked_values(question)  # "INR 6.5": the row whose band holds it answers
         qterms = {c.token for c in concepts if c.token} | {c.label for c in concepts}
         listing = LIST_BONUS if LIST_QUESTION.search(question) else 0.0
-        chinese = bool(CJK.search(question))
+        chinese, meaning = bool(CJK.search(question)), bool(MEANING_QUESTION.search(question))
         for h in hits:
             for s in self.sentences.get(h.passage.id, ()):
-                if skip and (s.passage.id, *s.span) in skip:
-                    continue
+                if (skip and (s.passage.id, *s.span) in skip) or (not meaning and DEFINITION.match(s.zh)):
+                    continue  # a note's "MTX为甲氨蝶呤" names the drug and says nothing about it
                 cov = self.coverage(concepts, s)
                 if not cov and chinese and s.order in self.latin and not any(self.verifiable(c, s) for c in concepts):
                     cov = min(1.0, self.similarity(s, qvec) / DENSE_SPAN)  # nothing to check: dense decides

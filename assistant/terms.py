@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _BRACKET = re.compile(r"[（(]([^（()）\n]{1,160})[）)]")
+# A table's note or an abbreviation list defines its short forms: "注：MTX为甲氨蝶呤；eGFR为估算肾小球滤过率",
+# "5-HT：5-羟色胺；NE：去甲肾上腺素". One such clause, on its own, is a DEFINITION (no answer to a question).
+_NOTE_LINE = re.compile(r"^\s*(?:注|缩略语|缩写|英文缩写|abbreviations?)\s*[:：]", re.I | re.M)
+DEFINITION = re.compile(r"^\s*(?:(?:注|缩略语|缩写|英文缩写)\s*[:：]\s*)?(?P<abbr>[A-Za-z0-9][A-Za-z0-9\-]{0,11})\s*(?:为|：|:|=|即)\s*"
+                        r"(?P<zh>[\u4e00-\u9fff\d][^，,。；;：:\n]{0,20})\s*[；;。]?\s*$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _PART_SPLIT = re.compile(r"\s*[，,;；]\s*")
 _ABBR = re.compile(r"[A-Za-z][A-Za-z0-9\-]{0,11}")
@@ -149,7 +154,28 @@ def learn_terms(text: str) -> list[LearntTerm]:
                 break
         else:
             found.append(LearntTerm(zh, en, abbr))
+    for t in _note_terms(text):  # after the brackets: a note defines what the text already introduced, mostly
+        if not any(f.abbr == t.abbr or f.zh == t.zh for f in found):
+            found.append(t)
     return found
+
+
+def _note_terms(text: str) -> list[LearntTerm]:
+    """Abbreviations a note line defines, clause by clause ("注：INR为国际标准化比值；DOACs为直接口服抗凝药")."""
+    out = []
+    for line in text.splitlines():
+        if not _NOTE_LINE.match(line):
+            continue
+        for clause in re.split(r"[；;]", line):
+            m = DEFINITION.match(clause)
+            if m and _is_abbr_like(m.group("abbr")) and _CJK.search(m.group("zh")) and len(m.group("zh")) <= _MAX_TERM:
+                out.append(LearntTerm(m.group("zh").strip(), "", m.group("abbr")))
+    return out
+
+
+def _is_abbr_like(part: str) -> bool:
+    """An abbreviation, also one that starts with a digit (5-HT, 4F-PCC)."""
+    return _is_abbr(part) or (part[:1].isdigit() and _is_abbr(part.lstrip("0123456789-")))
 
 
 def _same(a: LearntTerm, b: LearntTerm) -> bool:

@@ -32,6 +32,8 @@ ROWS = {
     "age75": "年龄 ≥75 岁患者起始剂量推荐为2 mg/d",
     "platelets": "血小板计数（50～100）×10^9/L",
     "none": "华法林应在每天固定时间服用",
+    "unit45": "表2 · eGFR（mL/min/1.73 m²）: 45～59 · 最大剂量: 15 mg/周",  # the measure's unit stands between
+    "unit30": "表2 · eGFR（mL/min/1.73 m²）: 30～44 · 最大剂量: 10 mg/周",
 }
 
 
@@ -39,7 +41,7 @@ ROWS = {
     ("INR 6.5，没有出血", {"4to10"}, {"ge10", "below", "1.5to1.9"}),
     ("INR is 12, not bleeding", {"ge10"}, {"4to10", "below", "1.5to1.9"}),
     ("维持期INR 1.3", {"below"}, {"ge10", "4to10", "1.5to1.9"}),  # not 1.3 in "复查INR时间: 1～2周内"
-    ("eGFR 50", {"egfr45"}, {"egfr30"}),
+    ("eGFR 50", {"egfr45", "unit45"}, {"egfr30", "unit30"}),
     ("80岁", {"age75"}, set()),
     ("血小板80", {"platelets"}, set()),
 ])

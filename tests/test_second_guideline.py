@@ -70,6 +70,19 @@ def test_a_dose_table_row_answers(byog):
     assert all(c.quote == byog.index.texts[c.doc_id][c.start:c.end] for c in ans.citations)
 
 
+def test_an_upper_limit_question_gets_the_maximum_dose(byog):
+    ans = byog.ask("甲氨蝶呤最多能吃到多少啊？")
+    assert not ans.refused and "25 mg/周" in ans.text, ans.text
+
+
+def test_a_notes_abbreviation_line_answers_only_what_the_abbreviation_means(byog):
+    """"注：MTX为甲氨蝶呤；" names the drug and says nothing about it: never an answer to a question about it."""
+    definition = re.compile(r"MTX为甲氨蝶呤")
+    for q in ("忘了吃甲氨蝶呤咋办", "甲氨蝶呤是每天吃还是每周吃？", "吃甲氨蝶呤要注意什么？"):
+        assert not any(definition.search(c.quote) for c in byog.ask(q).citations), q
+    assert any(definition.search(c.quote) for c in byog.ask("MTX是什么的缩写？").citations)
+
+
 def test_english_question_on_a_chinese_only_guideline(byog):
     ans = byog.ask("What is the maximum weekly dose of methotrexate?")
     assert not ans.refused, ans.text

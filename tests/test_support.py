@@ -189,6 +189,18 @@ def test_hyphenated_names_stay_whole_when_the_corpus_has_them_so():
     assert _words("viable-cell count?", {"viabl"})[:2] == ["viable", "cell"]
 
 
+def test_an_upper_limit_is_asked_and_given_apart_from_any_amount():
+    assert asked_attributes("甲氨蝶呤最多能吃到多少啊？") == ["maximum"]
+    assert asked_attributes("max allopurnol dose egfr 50?") == ["dose", "maximum"]
+    assert asked_attributes("哪种不良反应最多见?") == []  # the most common one, not a limit
+    for given in ("最大剂量不超过25 mg/周。", "表1 · 最大剂量 · 口服: 25 mg/周，皮下注射: 25 mg/周。",
+                  "titrate to a maximum of 2 g/day", "a stem cell diameter of < 25 μm"):
+        assert "maximum" in sentence_attributes(given), given
+    assert "maximum" not in sentence_attributes("达到最大疗效通常需要12周或更长时间。")  # a duration, not a limit
+    assert "maximum" not in sentence_attributes("MTX起始剂量为7.5～15 mg/周。")
+    assert is_phrasing("最多能") and is_phrasing("最大")  # the attribute carries them; no concept is missing
+
+
 def test_a_numbered_reference_question_is_bibliographic():
     assert "bibliographic" in asked_attributes("这篇共识的参考文献第45条是什么？")
     assert "bibliographic" in asked_attributes("第12篇文献是谁写的？")

@@ -91,3 +91,17 @@ def test_a_negation_or_prefix_the_english_states_stays_in_the_term():
     assert learn_terms("存在不完全交叉耐受（incomplete cross-tolerance）")[0].zh == "不完全交叉耐受"
     assert learn_terms("选择性5-羟色胺再摄取抑制剂（selective serotonin reuptake inhibitor，SSRI）")[0].zh == "羟色胺再摄取抑制剂"
     assert learn_terms("不推荐使用华法林（warfarin）")[0].zh == "华法林"  # no prefix in the English: 不 ends it
+
+
+def test_a_table_note_defines_abbreviations():
+    """"注：INR为国际标准化比值；DOACs为直接口服抗凝药" teaches both short forms; a note clause that is not a
+    definition, or a line that is not a note, teaches nothing."""
+    text = ("华法林的剂量按INR调整。\n注：INR为国际标准化比值；DOACs为直接口服抗凝药；出血患者的处理见表5\n"
+            "注：5-HT：5-羟色胺；NE：去甲肾上腺素\nCrCl为肌酐清除率；正文里的句子不是注释。\n")
+    got = {(t.abbr, t.zh) for t in learn_terms(text)}
+    assert got == {("INR", "国际标准化比值"), ("DOACs", "直接口服抗凝药"), ("5-HT", "5-羟色胺"), ("NE", "去甲肾上腺素")}
+
+
+def test_a_bracket_pair_wins_over_the_note_that_repeats_it():
+    text = "甲氨蝶呤（methotrexate，MTX）每周1次。\n注：MTX为甲氨蝶呤；T2T为达标治疗\n"
+    assert learn_terms(text) == [LearntTerm("甲氨蝶呤", "methotrexate", "MTX"), LearntTerm("达标治疗", "", "T2T")]
