@@ -8,7 +8,7 @@ import re
 from .quantities import parse_quantities
 
 __all__ = ["ATTRIBUTES", "asked_attributes", "sentence_attributes", "counts_asked_noun", "LIST_QUESTION", "LIST_HEADER",
-           "ENUMERATION", "MEANING_QUESTION"]
+           "ENUMERATION", "MEANING_QUESTION", "asking_spans"]
 
 # What kind of answer a question wants (question pattern), and how a sentence can give it.
 ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
@@ -22,13 +22,16 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
     "percent": r"比例|百分之|百分比|发生率|有效率|成功率|概率|几率|占多少|\brates?\b|percent|percentage|proportion|"
                r"how (common|likely)|incidence",
     "count": r"多少个|几个|多少名|多少例|多少人|几名|几例|多少位|how many|number of",
-    "dose": r"剂量|用量|多大量|\bdoses?\b|dosage",  # "how much" asks for an amount (of anything)
+    "dose": r"剂量|用量|多大量|\bdoses?\b|dosage",
+    "volume": r"[多少几]+\s*(毫升|ml\b|cc\b)|how many (ml|millilit)|how much\b.{0,30}\b(ml|millilit\w*)\b",  # 抽多少毫升骨髓  # "how much" asks for an amount (of anything)
     "provider": r"品牌|牌子|厂家|厂商|哪家公司|哪家医院|哪个医院|哪里(可以|能)做|\bbrands?\b|manufacturer|which (company|hospital|clinic)",
     "stop": r"停|\bstop|\bpause|\bhold (off|it)|discontinu|withh",
     # an upper limit, not any amount: "最多能吃到多少", "最大剂量", "max dose" (the 25 mg/周 ceiling, not the 起始剂量)
     "maximum": r"最多(?!见|的是)|最大(?!疗效|效果|获益|程度|的)|最高(?!风险|级)|上限|封顶|至多|\bmax(imum)?\b|\bat most\b|"
                r"\bhighest (dose|daily|weekly)|\bupper limit|\bceiling\b|how high can",
-    "amount": r"多少|几[个天周月年次名例岁倍]|多大|多高|多低|多长|多重|how (much|many|high|low|big)|what (percentage|proportion|number)",
+    "amount": r"多少|几[个天周月年次名例岁倍]|多大|多高|多低|多长|多重|什么水平|阈值|临界值|how (much|many|high|low|big)|"
+              r"what (percentage|proportion|number)|(what|which) ([\w\-]+ )?(level|value|threshold|cut-?off|concentration)s?\b"
+              r"(?! of (evidence|recommendation))",
     "contact": r"电话|地址|联系方式|预约|挂号|官网|网址|热线|hotline|phone|address|appointment|website|contact|where can i (get|buy)",
     "bibliographic": r"\bDOI\b|参考文献\s*(第\s*)?\[?\d|第\s*\d+\s*[条篇](参考)?文献|文献\s*\[\d|第一作者|通信作者|通讯作者|作者是|基金|资助|哪个期刊|哪本杂志|发表在|"
                      r"收稿|reference\s*\[?\d|first author|corresponding author|\bgrant|funded|which journal|published in",
@@ -50,6 +53,7 @@ _MAXIMUM = re.compile(r"(?:不超过|不宜超过|不得超过|不应超过|不�
                       r"(?:最大|最高|上限|maximum|max\.?|highest|upper limit)\s*(?:[\u4e00-\u9fff]{0,2}(?:剂量|用量|量)|"
                       r"(?:daily |weekly |total |single )?doses?)?(?:[\s·:：,，=（）()]|为|是|约|口服|皮下注射|静脉注射|"
                       r"of|is|orally|oral)*\d", re.I)
+_VOLUME = re.compile(r"\d\s*(?:ml|毫升|cc)(?![A-Za-z])", re.I)
 _PROVIDER = re.compile(r"®|™|品牌|厂家|厂商|\bbrand|manufacturer", re.I)
 _STOP_WORDS = re.compile(r"停|stop|pause|discontinu|withh|hold", re.I)
 _BIBLIO = re.compile(r"\bDOI\b|《[^》]{2,40}》\s*(杂志|期刊)|杂志(发表|刊登)|\bjournal\b|基金|grant|funded", re.I)
@@ -69,11 +73,19 @@ MEANING_QUESTION = re.compile(r"什么意思|啥意思|是什么的(缩写|简�
 LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
 ENUMERATION = re.compile(r"(包括|如下|以下)[^。]*[：:]|[①⑴]|（1）|\(1\)|[^、]+、[^、]+、[^、]+")
 
+_ASKING = ("frequency", "duration", "count", "amount", "sessions", "maximum", "volume")  # interrogative cues
+
+
+def asking_spans(question: str) -> list[tuple[int, int]]:
+    """Where the question asks ("多长时间", "几个月", "最多能"): a word the corpus lacks there is how it asks."""
+    return [m.span() for k in _ASKING for m in ATTRIBUTES[k].finditer(question)]
+
+
 def asked_attributes(question: str) -> list[str]:
     """Attributes the question asks for; a 'how many sessions' question is not a count question."""
     found = [k for k, rx in ATTRIBUTES.items() if rx.search(question)]
-    if "sessions" in found and "count" in found:
-        found.remove("count")
+    if ("sessions" in found or "volume" in found) and "count" in found:
+        found.remove("count")  # "how many shots", "how many ml": what is counted says what kind of amount
     if "frequency" in found:  # "多久查一次": not a duration; "how many times a day": not a count
         spans = [m.span() for m in ATTRIBUTES["frequency"].finditer(question)]
         inside = lambda m: any(a <= m.start() and m.end() <= b for a, b in spans)  # noqa: E731
@@ -119,6 +131,8 @@ def sentence_attributes(text: str) -> frozenset[str]:
         out.add("frequency")
     if _MAXIMUM.search(text):
         out.add("maximum")
+    if _VOLUME.search(text):
+        out.add("volume")
     if LIST_HEADER.search(text) or ENUMERATION.search(text):
         out.add("list")
     return frozenset(out)

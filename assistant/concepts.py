@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from .attributes import asking_spans
 from .crosslingual import english_for, lookup
 from .glossary import form_pattern
 from .lexicon import is_ordinary, question_words
@@ -21,7 +22,22 @@ __all__ = ["ConceptReader"]
 
 CONCEPT_CACHE_SIZE = 2048  # recent questions whose concepts a scorer remembers
 LATIN_SHARE = 0.9  # of a document's sentences without Chinese that make it an English-language guideline
+GLUE_FREQ = 10_000  # jieba dictionary count of a character or word read as glue: 吃 36,799, 喝 10,053; 髋 30, 腰 3,532
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
+
+
+def _inside(text: str, word: str, spans: list[tuple[int, int]]) -> bool:
+    """Every occurrence of a Chinese word lies inside one of the spans."""
+    starts = [m.start() for m in re.finditer(re.escape(word), text)] if not word.isascii() else []
+    return bool(starts) and all(any(a <= i and i + len(word) <= b for a, b in spans) for i in starts)
+
+
+def _glue(rest: str) -> bool:
+    """What a compound adds to its corpus part is everyday glue (打针 -> 针), not a qualifier that makes it
+    another thing: 髋关节 is not any 关节, 类风湿关节炎 not any 关节炎 (the head of a Chinese compound is last)."""
+    import jieba
+
+    return bool(rest) and jieba.dt.FREQ.get(rest, 0) >= GLUE_FREQ
 
 
 class ConceptReader:
@@ -48,7 +64,10 @@ class ConceptReader:
         seen = set()
         words = question_words(question, self.df)
         alts = lookup(self.bilingual, [w for w in words if w.isascii()])
+        asking = asking_spans(question)
         for word in words:
+            if word not in self.df and _inside(question, word, asking):
+                continue  # 多长时间, 几个月: how it asks, carried by the attribute
             token = self._known(word)
             if token not in self.df:  # 吃华法林, 华发林 -> 华法林
                 token = next(iter(stand_ins(question, word, self.df, self.homophones)), token)
@@ -58,6 +77,12 @@ class ConceptReader:
                 en = tuple(k for _, k in self.english_of(word))
                 out.append(Concept(word, token=token, word=word, alts=tuple(alt), en_alts=en))
         return out
+
+    def _domain(self, c: Concept) -> bool:
+        """A domain concept the corpus has (a term, or a word rare in general language): the question asks
+        about something even when its idf is low, as a guideline's own drug is in nearly every sentence
+        (华法林 in "喂奶期间能吃华法林吗": idf 1.0 in the warfarin consensus)."""
+        return self.weight(c) > 0 and self.doc_freq(c) > 0 and (c.pattern is not None or not is_ordinary(c.word))
 
     def subjects(self, text: str) -> list[str]:
         """The words of a turn naming what a guideline is about (what a follow-up borrows or swaps): an
@@ -100,6 +125,17 @@ class ConceptReader:
             self._english[word] = english_for(word, self._latin_vocab)
         return self._english[word]
 
+    def _anagram(self, word: str) -> str:
+        """The corpus word with the same characters in another order (氨甲蝶呤, an older name of 甲氨蝶呤)."""
+        if len(word) < 3:
+            return ""
+        if getattr(self, "_by_letters", None) is None:
+            self._by_letters = {}
+            for t in self.df:
+                if len(t) >= 3 and not t.isascii():
+                    self._by_letters.setdefault("".join(sorted(t)), t)
+        return self._by_letters.get("".join(sorted(word)), "")
+
     def _known(self, word: str) -> str:
         """The corpus token for a question word: its stem, or the nearest corpus word for an English typo."""
         token = stem(word) if word.isascii() else word
@@ -110,8 +146,9 @@ class ConceptReader:
 
             if not known_word(word):  # a jieba join (吃华法林): `stand_ins`
                 return token
-            parts = [t for t in jieba.cut_for_search(word) if len(t) > 1 and t != word and t in self.df]
-            return max(parts, key=len) if parts else token
+            parts = [t for t in jieba.cut_for_search(word) if len(t) > 1 and t != word and t in self.df
+                     and (word.startswith(t) or _glue(word.replace(t, "", 1)))]
+            return max(parts, key=len) if parts else self._anagram(word) or token
         if base := next((b for b in map(stem, inflection_bases(word)) if b in self.df), ""):
             return base  # dosed -> dose: the corpus has the word, not this form of it
         if len(word) < 5:

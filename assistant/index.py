@@ -44,7 +44,7 @@ INDEX_FORMAT = 14  # 2: understood.json (ingest report, learnt terms); 3: biling
 # 8: synonyms.json (Chinese words the corpus lacks -> its words of the same meaning); 9: words.json; 10: dose and minute attributes;
 # 11: homophones.json (sound keys of corpus terms, for typos like 华发林); 12: mentions.npz (the sentences of
 # the glossary's forms), sentence_index/ (a large corpus's sentence vectors in clusters); 13: frequency attribute;
-# 14: maximum attribute
+# 14: maximum and volume attributes
 
 
 @dataclass

@@ -28,6 +28,7 @@ COMMON_EN_NOUN_ZIPF = 5.6  # above this an English word is too general to name a
 # Above this a Chinese word is phrasing whether or not the corpus has it (我们 6.5, 时间 5.9, 一次 5.5,
 # 处理 5.4, 才能 5.4); population and domain words stay below (儿童 5.1, 检查 5.1, 感染 4.7).
 PHRASING_ZIPF_ZH = 5.3
+RARE_EN_ZIPF = 3.0  # an English word this rare (a drug, a named condition) that no text has is simply absent
 
 # Who tells the story ("医生给我开了…", "我老公在吃…", "my husband is on…"): phrasing, present in the corpus
 # or not. Children and the elderly are populations a guideline speaks about, so they are not here.

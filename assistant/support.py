@@ -18,7 +18,7 @@ from .bands import asked_values, band_fit
 from .concepts import ConceptReader
 from .glossary import Glossary, form_pattern
 from .index import Index
-from .lexicon import GENERIC, absent_weight, is_ordinary, is_phrasing, zipf
+from .lexicon import GENERIC, RARE_EN_ZIPF, absent_weight, is_ordinary, is_phrasing, zipf
 from .mentions import Mentions
 from .model import Concept, ScoredPassage, Sentence, Support
 from .retrieve import best_first
@@ -56,7 +56,6 @@ BAND_WEIGHT = 0.15
 # calibrate_refusal.py --absent-factor, dev + second guideline pooled, 5 folds): balanced accuracy
 # 0.874 at 0.7, 0.873 at 1.0, 0.885 at 1.5, 0.881 at 2.0 -- no reliable difference, so it stays.
 ABSENT_IDF_FACTOR = 2.0
-RARE_EN_ZIPF = 3.0  # an English word this rare (a drug, a named condition) that no text has is simply absent
 KEY_MIN_WEIGHT = 2.5  # only a rare concept is "the" thing an amount must be about
 RANK_BONUS = 0.05  # the passage's retrieval rank breaks ties between equally covering sentences
 PRECISION_WEIGHT = 0.3  # per figure of the question the sentence repeats ("eGFR 30-44" -> the 30～44 row)
@@ -179,10 +178,10 @@ class SupportScorer(ConceptReader):
         return bool(c.en_alts) and s.order in self.latin and any(all(p in s.terms for p in a.split()) for a in c.en_alts)
 
     def within(self, c: Concept, s: Sentence) -> bool:
-        """The sentence covers the concept in its document: by its own words (an intervention also by its
-        section), or because the document's title names it."""
-        if self.covers(c, s, c.intervention):
-            return True
+        """The sentence covers the concept in its document: by its own words (an intervention also by its section)."""
+        return self.covers(c, s, c.intervention) or self._titled(c, s)  # or because the document's title names it
+
+    def _titled(self, c: Concept, s: Sentence) -> bool:
         title, terms = self._titles.get(s.passage.doc_id, ("", frozenset()))
         if c.pattern is not None:
             return bool(title) and self.mentions.matches(c.pattern, title)
@@ -223,8 +222,8 @@ class SupportScorer(ConceptReader):
     def _has_key(self, key: Concept | None, s: Sentence) -> bool:
         """The sentence giving an amount names the question's most specific concept (羟氯喹 in "羟氯喹的
         常用剂量"), itself or in the sentence before it; otherwise it is another thing's amount."""
-        if key is None or self.weight(key) < KEY_MIN_WEIGHT or not self.verifiable(key, s):
-            return True
+        if key is None or self.weight(key) < KEY_MIN_WEIGHT or not self.verifiable(key, s) or self._titled(key, s):
+            return True  # the document's title names it (类风湿 in a methotrexate-for-RA consensus)
         prev = self.previous(s)
         return self.covers(key, s, True) or (prev is not None and self.covers(key, prev))
 
@@ -291,12 +290,6 @@ class SupportScorer(ConceptReader):
         if own is None:
             own = self._words[s.order] = [t for t in s.terms if not _NUMBER.fullmatch(t)]
         return len([t for t in own if t in qterms]) / len(own) if own else 0.0
-
-    def _domain(self, c: Concept) -> bool:
-        """A domain concept the corpus has (a term, or a word rare in general language): the question asks
-        about something even when its idf is low, as a guideline's own drug is in nearly every sentence
-        (华法林 in "喂奶期间能吃华法林吗": idf 1.0 in the warfarin consensus)."""
-        return self.weight(c) > 0 and self.doc_freq(c) > 0 and (c.pattern is not None or not is_ordinary(c.word))
 
     def other_language(self, question: str, qvec, pool: list[ScoredPassage]) -> list[ScoredPassage]:
         """The passages of the English-language guidelines' best `OTHER_LANGUAGE_POOL` sentences for a Chinese

@@ -121,6 +121,10 @@ OWN = [
     ("PRP后肿胀10天了", "zh", "none", []),
     ("PRP注射后发热、关节红肿热痛", "zh", "warn", ["ae_severe_risk"]),
     ("PRP 注射后感染的发生率是多少?", "zh", "none", []),
+    ("干细胞注射后要不要常规用抗生素预防感染?", "zh", "none", []),  # a sign to prevent is not one reported
+    ("After the PRP injection, how do I avoid infection?", "en", "none", []),
+    ("PRP注射后没有发烧，膝盖有点肿", "zh", "none", []),
+    ("after my PRP shot I have a fever and the knee is hot", "en", "warn", ["ae_severe_risk"]),
     ("没有糖尿病,没有怀孕,60岁,想做PRP", "zh", "none", []),
     ("no history of cancer, not pregnant, PRP for elbow", "en", "none", []),
     ("干细胞会致癌吗?", "zh", "none", []),

@@ -75,6 +75,11 @@ def test_an_upper_limit_question_gets_the_maximum_dose(byog):
     assert not ans.refused and "25 mg/周" in ans.text, ans.text
 
 
+def test_an_older_name_in_another_character_order_is_the_same_drug(byog):
+    ans = byog.ask("氨甲蝶呤前3个月多久查一次血常规？")  # 氨甲蝶呤: the corpus writes 甲氨蝶呤
+    assert not ans.refused and "每2～4周" in ans.text, ans.text
+
+
 def test_a_notes_abbreviation_line_answers_only_what_the_abbreviation_means(byog):
     """"注：MTX为甲氨蝶呤；" names the drug and says nothing about it: never an answer to a question about it."""
     definition = re.compile(r"MTX为甲氨蝶呤")

@@ -201,6 +201,30 @@ def test_an_upper_limit_is_asked_and_given_apart_from_any_amount():
     assert is_phrasing("最多能") and is_phrasing("最大")  # the attribute carries them; no concept is missing
 
 
+def test_a_volume_or_a_level_is_an_amount_of_its_own_kind():
+    assert asked_attributes("做BMAC要抽多少毫升骨髓?") == ["volume"]
+    assert asked_attributes("how many ml of blood for PRP") == ["volume"]
+    assert "volume" in sentence_attributes("无PCC时输注FFP 10～15 ml/kg。")
+    assert "volume" not in sentence_attributes("软骨体积增加约2.4%")  # 体积 is a volume, not a figure in ml
+    assert asked_attributes("What CXCL13 level predicts a good PRP response?") == ["amount"]
+    assert asked_attributes("What level of evidence supports PRP?") == []  # a grade, not a figure
+
+
+def test_how_a_question_asks_is_no_concept():
+    from assistant.attributes import asking_spans
+    from assistant.concepts import _inside
+
+    q = "维生素K1静脉注射应该怎么配、多长时间推完？"
+    assert _inside(q, "多长时间", asking_spans(q)) and not _inside(q, "维生素", asking_spans(q))
+
+
+def test_a_compound_backs_off_to_its_part_only_when_the_rest_is_glue():
+    from assistant.concepts import _glue
+
+    assert _glue("吃") and _glue("打")
+    assert not _glue("髋") and not _glue("类风湿") and not _glue("")
+
+
 def test_a_numbered_reference_question_is_bibliographic():
     assert "bibliographic" in asked_attributes("这篇共识的参考文献第45条是什么？")
     assert "bibliographic" in asked_attributes("第12篇文献是谁写的？")

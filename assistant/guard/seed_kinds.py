@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from assistant.cues import negated
 from assistant.model import GuardFinding
 from assistant.quantities import Quantity, parse_quantities
 
@@ -20,6 +21,9 @@ _IV = re.compile(r"(静脉|静注|输注|intravenous|infusion|(?<![A-Za-z])IV(?!
 _SYMPTOM = re.compile(r"(瘀血|淤血|淤青|瘀青|瘀斑|肿胀|肿|bruis\w*|swelling|swollen)", re.I | re.A)
 _SEVERE_SIGN = re.compile(r"(发热|发烧|化脓|流脓|红肿热痛|感染|血栓|小腿肿痛|fever|pus|infect\w*|thrombos\w*|blood clot|DVT)",
                           re.I | re.A)
+# "预防感染", "to prevent infection": a sign someone wants to avoid is not a sign they have.
+_PREVENTED = re.compile(r"(预防|防止|避免|降低|减少|防|prevent(ing)?|avoid(ing)?|reduc(e|ing) the risk of|lower(ing)? the risk of)"
+                        r"\s*(术后|注射后|的)?\s*$", re.I | re.A)
 _AFTER_TX = re.compile(r"(注射后|打完|打了|术后|治疗后|after (the |my |an? )?(injection|PRP|treatment|procedure|shot))",
                        re.I | re.A)
 _RATE_Q = re.compile(r"(发生率|风险|概率|几率|多少|多常见|rate|risk|how (common|often|likely)|incidence)", re.I | re.A)
@@ -64,7 +68,9 @@ def adverse_event_rate(c: Any, rule: Any) -> list[GuardFinding]:
                     and not re.match(r"\s*(前|ago)", c.text[q.end:]):
                 return c.find(rule, "exceeds", value=q.text)
         return []
-    if _AFTER_TX.search(c.text) and _SEVERE_SIGN.search(c.text) and not _RATE_Q.search(c.text):
+    signs = [m for m in _SEVERE_SIGN.finditer(c.text) if not _PREVENTED.search(c.text[max(0, m.start() - 12):m.start()])
+             and not negated(c.text, m.start(), m.end())]
+    if _AFTER_TX.search(c.text) and signs and not _RATE_Q.search(c.text):
         return c.find(rule, "reported")
     return []
 
