@@ -17,7 +17,8 @@ from typing import Any
 
 from . import audit
 from . import guard as guard_mod
-from .compose import SEE_ALSO, compose, make_citation, refusal
+from .attributes import sentence_attributes
+from .compose import REFUSAL, SEE_ALSO, compose, make_citation, refusal
 from .config import Settings
 from .conversation import resolve
 from .crosslingual import chinese_groups, corpus_forms, expand_query, query_groups
@@ -25,6 +26,7 @@ from .embed import Embedder, get_embedder
 from .faq import Faq, asks_personal_dose, load_faq
 from .glossary import Glossary
 from .guard.patient import PatientContext
+from .guard.leads import BLOCK_LEAD, lead_text  # noqa: F401 - BLOCK_LEAD: the OpenAI adapter's refusal lead
 from .guard.rulebook import doc_id as doc_id_of
 from .index import Index, build
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
@@ -38,10 +40,8 @@ from .support import SupportScorer
 from .tokens import stand_ins, tokenize
 from .versions import current_version, pointer_path
 
-BLOCK_LEAD = {"zh": "不建议：", "en": "Not recommended: "}
 CONTRAINDICATION_TOPIC = "禁忌症 禁忌证 contraindication"  # what a contraindication verdict's sources are found by
 EXCLUDED_LEAD = {"zh": "这份指南说明其不涉及这个问题：", "en": "The guideline states that this is outside its scope: "}
-WARN_LEAD = {"zh": "注意：", "en": "Caution: "}
 
 
 def check_turns(turns: list, max_turns: int) -> None:
@@ -240,7 +240,10 @@ class Assistant(LiveIndex):
             if text and audience == "patient":
                 text = self.faq.explain_terms(text, lang)
         if g.info and not any(f.level != "none" for f in findings):
-            text = "\n".join(x for x in (text, self._rule_sentences(g.info, lang, cits, text)) if x)
+            info, gives = self._rule_sentences(g.info, lang, cits, text, support.attributes)
+            if info and not text and not gives:  # "血小板计数低于多少": the rule names the test, not the cut-off asked
+                text, answer.refused = REFUSAL[lang].format(missing=""), True
+            text = "\n".join(x for x in (text, info) if x)
         # When a rule fired, its verdict (led below, with the rule's quote and citation) is the answer.
         if not text and not any(f.level != "none" for f in findings) and support.excluded is not None:
             text, cits = self._excluded_answer(support.excluded, lang)  # the guideline's own "not covered"
@@ -270,7 +273,7 @@ class Assistant(LiveIndex):
         findings += guard_mod.check_answer(text, supporting, self.rules, question=query)
         answer.findings = findings
         answer.level = max((f.level for f in findings), key=LEVEL_ORDER.__getitem__, default="none")
-        answer.text = (self._lead(findings, lang, answer.audience) + text).strip()
+        answer.text = (lead_text(findings, lang, self.rules, answer.audience) + text).strip()
         if traditional:
             answer.text = to_traditional(answer.text)
 
@@ -290,22 +293,6 @@ class Assistant(LiveIndex):
         dense_ok = support.dense >= self.settings.min_dense_score or isinstance(self.searcher, BM25Searcher)
         return (support.answered and support.coverage >= self.settings.min_term_overlap
                 and support.attribute_coverage >= self.settings.min_attribute_coverage and dense_ok)
-
-    def _lead(self, findings: list[GuardFinding], lang: str, audience: str = "clinician") -> str:
-        """Guard verdicts lead the answer in plain words, with the rule's quote."""
-        lines = []
-        for f in sorted(findings, key=lambda f: -LEVEL_ORDER[f.level]):
-            if f.level == "none":
-                continue
-            lead = BLOCK_LEAD[lang] if f.level == "block" else WARN_LEAD[lang]
-            if audience == "patient":
-                lines.append(f"{lead}{guard_mod.plain_message(f, lang, self.rules)}" + (f" [{f.citation.n}]" if f.citation else ""))
-                continue
-            ref = f" [{f.citation.n}]" if f.citation else ""
-            quote = f"「{f.source_quote}」" if f.source_quote and lang == "zh" else (
-                f' (source: "{f.source_quote}")' if f.source_quote else "")
-            lines.append(f"{lead}{f.message}{quote}{ref}")
-        return ("\n".join(lines) + "\n\n") if lines else ""
 
     def _llm_answer(self, question: str, lang: str, hits: list[ScoredPassage]
                     ) -> tuple[str, list[Citation], list[GuardFinding]]:
@@ -356,16 +343,18 @@ class Assistant(LiveIndex):
         return any(f.level != "none" and (r := self.rules.get(f.rule_id)) is not None and r.kind == "contraindication"
                    for f in findings)
 
-    def _rule_sentences(self, info: list[GuardFinding], lang: str, cits: list[Citation], text: str) -> str:
-        """A general question a rule concerns ("孕妇能做PRP吗?") gets the rule's own source sentence,
-        cited, as information: no verdict without a described patient, but never a refusal either."""
-        lines = []
+    def _rule_sentences(self, info: list[GuardFinding], lang: str, cits: list[Citation], text: str,
+                        asked: list[str]) -> tuple[str, bool]:
+        """A general question a rule concerns ("孕妇能做PRP吗?") gets the rule's own source sentence, cited, as
+        information: no verdict without a described patient; and whether they give every `asked` attribute."""
+        lines, gives = [], False
         for f in {f.source_quote: f for f in info if f.source_quote}.values():
             cit = self._quote_citation(f.source_doc, f.source_quote, cits)
             if cit is None or cit.quote in text or f"[{cit.n}]" in text:
                 continue
             lines.append(f"{cit.quote_en if lang == 'en' and cit.quote_en else cit.quote} [{cit.n}]")
-        return "\n".join(lines)
+            gives = gives or all(a in sentence_attributes(cit.quote) for a in asked)
+        return "\n".join(lines), gives
 
     def _quote_citation(self, source: str, quote: str, cits: list[Citation]) -> Citation | None:
         """Point a verbatim quote (rule or FAQ) at the passage containing it, numbered after `cits`."""

@@ -8,7 +8,7 @@ import re
 from .quantities import parse_quantities
 
 __all__ = ["ATTRIBUTES", "asked_attributes", "sentence_attributes", "counts_asked_noun", "LIST_QUESTION", "LIST_HEADER",
-           "ENUMERATION", "MEANING_QUESTION", "asking_spans"]
+           "ENUMERATION", "MEANING_QUESTION", "asking_spans", "BOUND"]
 
 # What kind of answer a question wants (question pattern), and how a sentence can give it.
 ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
@@ -23,6 +23,9 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
                r"how (common|likely)|incidence",
     "count": r"多少个|几个|多少名|多少例|多少人|几名|几例|多少位|how many|number of",
     "dose": r"剂量|用量|多大量|\bdoses?\b|dosage",
+    # a cut-off, not any amount: "血小板计数低于多少不能做PRP", "below what TTR" (the answer states a bound: "＜60%")
+    "threshold": r"(低于|高于|超过|不足|小于|大于|少于)\s*多少|多少\s*(以上|以下)|below what|above what|"
+                 r"(what|which) (cut-?off|threshold)",
     "volume": r"[多少几]+\s*(毫升|ml\b|cc\b)|how many (ml|millilit)|how much\b.{0,30}\b(ml|millilit\w*)\b",  # 抽多少毫升骨髓  # "how much" asks for an amount (of anything)
     "provider": r"品牌|牌子|厂家|厂商|哪家公司|哪家医院|哪个医院|哪里(可以|能)做|\bbrands?\b|manufacturer|which (company|hospital|clinic)",
     "stop": r"停|\bstop|\bpause|\bhold (off|it)|discontinu|withh",
@@ -53,6 +56,9 @@ _MAXIMUM = re.compile(r"(?:不超过|不宜超过|不得超过|不应超过|不�
                       r"(?:最大|最高|上限|maximum|max\.?|highest|upper limit)\s*(?:[\u4e00-\u9fff]{0,2}(?:剂量|用量|量)|"
                       r"(?:daily |weekly |total |single )?doses?)?(?:[\s·:：,，=（）()]|为|是|约|口服|皮下注射|静脉注射|"
                       r"of|is|orally|oral)*\d", re.I)
+BOUND = re.compile(r"[<>≤≥＜＞⩽⩾]\s*=?\s*\d|(低于|高于|超过|不足|小于|大于|少于|不低于|不超过|不少于|未达到?|达到)\s*\d|"
+                    r"\d[^，,。；;]{0,10}(以上|以下|以内)|\b(below|above|under|over|less than|more than|greater than|"
+                    r"at least|exceed(s|ing)?)\s*\d", re.I)
 _VOLUME = re.compile(r"\d\s*(?:ml|毫升|cc)(?![A-Za-z])", re.I)
 _PROVIDER = re.compile(r"®|™|品牌|厂家|厂商|\bbrand|manufacturer", re.I)
 _STOP_WORDS = re.compile(r"停|stop|pause|discontinu|withh|hold", re.I)
@@ -73,7 +79,7 @@ MEANING_QUESTION = re.compile(r"什么意思|啥意思|是什么的(缩写|简�
 LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
 ENUMERATION = re.compile(r"(包括|如下|以下)[^。]*[：:]|[①⑴]|（1）|\(1\)|[^、]+、[^、]+、[^、]+")
 
-_ASKING = ("frequency", "duration", "count", "amount", "sessions", "maximum", "volume")  # interrogative cues
+_ASKING = ("frequency", "duration", "count", "amount", "sessions", "maximum", "volume", "threshold")  # interrogative cues
 
 
 def asking_spans(question: str) -> list[tuple[int, int]]:
@@ -133,6 +139,8 @@ def sentence_attributes(text: str) -> frozenset[str]:
         out.add("maximum")
     if _VOLUME.search(text):
         out.add("volume")
+    if BOUND.search(text):
+        out.add("threshold")
     if LIST_HEADER.search(text) or ENUMERATION.search(text):
         out.add("list")
     return frozenset(out)

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from .attributes import LIST_QUESTION, MEANING_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
+from .attributes import BOUND, LIST_QUESTION, MEANING_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
 from .bands import asked_values, band_fit
 from .concepts import ConceptReader
 from .glossary import Glossary, form_pattern
@@ -234,9 +234,10 @@ class SupportScorer(ConceptReader):
         topics = [c for c in asked if self.covers(c, s)]
         if attr in ("cost", "contact", "sessions", "frequency", "bibliographic", "stop", "provider") or not asked:
             return True
+        bound = attr == "threshold"  # a cut-off stands right by its measure: "血小板计数 <100", not "(<0.5%)…血小板计数"
         for text in (s.zh, s.en):  # an English question's words stand next to the amount in the translation
-            spots = [m.start() for m in _AMOUNT_SPOT.finditer(text)]
-            window = AMOUNT_WINDOW_LATIN if s.order in self.latin else AMOUNT_WINDOW
+            spots = [m.start() for m in (BOUND if bound else _AMOUNT_SPOT).finditer(text)]
+            window = (AMOUNT_WINDOW_LATIN if s.order in self.latin else AMOUNT_WINDOW) // (2 if bound else 1)
             for c in topics:
                 rx = c.pattern or re.compile(re.escape(c.token if c.word.isascii() else c.word), re.I)
                 if c.en_alts and s.order in self.latin:  # 透析 in "after each dialysis session": its stem

@@ -108,6 +108,23 @@ def test_near_misses_are_refused(assistant, question):
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("question", ["做BMAC要抽多少毫升骨髓?", "髋关节骨关节炎可以做软骨下BMAC注射吗?",
+                                      "What CXCL13 level predicts a good PRP response?"])
+def test_near_misses_of_a_kind_are_refused(assistant, question):
+    """A volume nobody states, a joint the sources do not treat, a level the text only names."""
+    assert assistant.ask(question).refused
+
+
+@pytest.mark.integration
+def test_a_rule_that_names_the_test_but_not_the_asked_cut_off_is_no_answer(assistant):
+    """"血小板计数低于多少": the rule says to screen platelet counts, not below what count PRP is off; it is shown
+    as information under a plain "not covered", while a general question the rule answers stays answered."""
+    ans = assistant.ask("血小板计数低于多少不能做PRP?")
+    assert ans.refused and "血小板计数" in ans.text
+    assert not assistant.ask("孕妇能做PRP吗?").refused
+
+
+@pytest.mark.integration
 def test_a_wrong_premise_gets_the_sources_figure(assistant):
     ans = assistant.ask("PRP术后限制负重4周对吧?")
     first = ans.text.splitlines()[0]
@@ -208,6 +225,14 @@ def test_a_volume_or_a_level_is_an_amount_of_its_own_kind():
     assert "volume" not in sentence_attributes("软骨体积增加约2.4%")  # 体积 is a volume, not a figure in ml
     assert asked_attributes("What CXCL13 level predicts a good PRP response?") == ["amount"]
     assert asked_attributes("What level of evidence supports PRP?") == []  # a grade, not a figure
+
+
+def test_a_cut_off_question_needs_a_stated_bound():
+    assert asked_attributes("血小板计数低于多少不能做PRP?") == ["threshold"]
+    assert asked_attributes("Below what TTR should we consider the warfarin control poor?") == ["threshold"]
+    assert "threshold" in sentence_attributes("eGFR < 30 mL/min时禁用MTX")
+    assert "threshold" in sentence_attributes("血尿酸不宜低于180 μmol/L")
+    assert "threshold" not in sentence_attributes("PRP:推荐单次注射血小板数 20-50 亿")  # a dose, not a cut-off
 
 
 def test_how_a_question_asks_is_no_concept():
