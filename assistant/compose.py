@@ -13,6 +13,7 @@ from .model import Citation, Passage, ScoredPassage, Sentence, SourceMeta, Suppo
 from .provenance import display_title
 from .quantities import Quantity, format_en, format_zh, parse_quantities
 from .attributes import ENUMERATION, LIST_HEADER, LIST_QUESTION
+from .bands import asked_values, band_fit
 from .support import SupportScorer
 from .tokens import CJK
 
@@ -51,7 +52,13 @@ def make_citation(n: int, passage: Passage, span: tuple[int, int], meta: SourceM
                     added_by=meta.added_by)
 
 
-def _with_list_items(chosen: list[Sentence], scorer: SupportScorer, limit: int) -> list[Sentence]:
+def _other_band(t: Sentence, values) -> bool:
+    """A clause for another patient: its band does not hold the value the question states (INR 5.2 and
+    "INR 2.0～3.9时，25 IU/kg")."""
+    return bool(values) and band_fit(values, t.text) < 0
+
+
+def _with_list_items(chosen: list[Sentence], scorer: SupportScorer, limit: int, values=()) -> list[Sentence]:
     """A list header ("其致病机制包括：", "禁忌证包括：① 妊娠；") brings the items that follow it in its
     passage: sentences are cut at "；", so an enumeration runs on until a sentence ends with "。"."""
     out: list[Sentence] = []
@@ -63,7 +70,7 @@ def _with_list_items(chosen: list[Sentence], scorer: SupportScorer, limit: int) 
         for t in scorer.following(s, _CONTINUES):
             if len(out) >= limit:
                 break
-            if t not in out:
+            if t not in out and not _other_band(t, values):
                 out.append(t)
     return out[:max(limit, 1)]
 
@@ -80,7 +87,7 @@ def _opening_clause(s: Sentence, scorer: SupportScorer) -> Sentence | None:
     return prev
 
 
-def _with_clause_chain(chosen: list[Sentence], scorer: SupportScorer, limit: int
+def _with_clause_chain(chosen: list[Sentence], scorer: SupportScorer, limit: int, values=()
                        ) -> tuple[list[Sentence], dict[Sentence, Sentence]]:
     """A statement cut at "；" goes on in the next sentence ("…降低免疫应答；接种前后暂停MTX 2周。"):
     up to `CLAUSE_CHAIN` following clauses join it, and the clause it began with (`_opening_clause`; returned
@@ -89,7 +96,7 @@ def _with_clause_chain(chosen: list[Sentence], scorer: SupportScorer, limit: int
     openings: dict[Sentence, Sentence] = {}
     for s in chosen:
         opening = _opening_clause(s, scorer)
-        if opening is not None and opening not in out and opening not in chosen:
+        if opening is not None and opening not in out and opening not in chosen and not _other_band(opening, values):
             out.append(opening)
             openings[opening] = s
         if s not in out:
@@ -98,7 +105,7 @@ def _with_clause_chain(chosen: list[Sentence], scorer: SupportScorer, limit: int
         for t in scorer.following(s, _CLAUSE_GOES_ON):
             if added >= CLAUSE_CHAIN or len(out) >= limit:
                 break
-            if t not in out:
+            if t not in out and not _other_band(t, values):
                 out.append(t)
                 added += 1
     return out, openings
@@ -111,12 +118,12 @@ def compose(question: str, lang: str, support: Support, scorer: SupportScorer, s
     if not support.chosen:
         return "", []
     limit = LIST_MAX_SENTENCES if is_list_question(question) else max_sentences
-    picked = [s for s, _ in support.chosen]
+    picked, values = [s for s, _ in support.chosen], asked_values(question)
     if is_list_question(question):
-        picked = _with_list_items(picked, scorer, limit)
+        picked = _with_list_items(picked, scorer, limit, values)
         picked = picked[:limit + CLAUSE_CHAIN]
     else:  # an opening clause comes on top: it never displaces a part of the answer
-        chained, openings = _with_clause_chain(picked, scorer, limit + CLAUSE_CHAIN)
+        chained, openings = _with_clause_chain(picked, scorer, limit + CLAUSE_CHAIN, values)
         body = [s for s in chained if s not in openings][:limit + CLAUSE_CHAIN]
         picked = body + [o for o, s in openings.items() if s in body]
     picked = sorted(picked, key=lambda s: s.order)  # reads like the guideline

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from .attributes import BOUND, LIST_QUESTION, MEANING_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
+from .attributes import ATTRIBUTES, BOUND, LIST_QUESTION, MEANING_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
 from .bands import asked_values, band_fit
 from .concepts import ConceptReader
 from .glossary import Glossary, form_pattern
@@ -60,6 +60,7 @@ KEY_MIN_WEIGHT = 2.5  # only a rare concept is "the" thing an amount must be abo
 RANK_BONUS = 0.05  # the passage's retrieval rank breaks ties between equally covering sentences
 PRECISION_WEIGHT = 0.3  # per figure of the question the sentence repeats ("eGFR 30-44" -> the 30～44 row)
 LISTS_PER_ANSWER = 2  # a list question may get two fully covering lists (绝对禁忌证 and 相对禁忌证)
+STOP_BONUS = 0.1  # "停多久" asks a duration; of two duration sentences the one that says 停 fits ("停药至少3个月")
 LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① …", "A、B、C") beats one that names one item
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 AMOUNT_WINDOW_LATIN = 72  # the same in an English-language guideline: a word is some six letters, a Chinese one two
@@ -334,6 +335,7 @@ class SupportScorer(ConceptReader):
         qterms = {c.token for c in concepts if c.token} | {c.label for c in concepts}
         listing = LIST_BONUS if LIST_QUESTION.search(question) else 0.0
         chinese, meaning = bool(CJK.search(question)), bool(MEANING_QUESTION.search(question))
+        stopping = "stop" not in attrs and bool(ATTRIBUTES["stop"].search(question))  # "他要停多久": a duration of stopping
         for h in hits:
             for s in self.sentences.get(h.passage.id, ()):
                 if (skip and (s.passage.id, *s.span) in skip) or (not meaning and DEFINITION.match(s.zh)):
@@ -344,7 +346,8 @@ class SupportScorer(ConceptReader):
                 same = sum(1 for n in numbers if re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", s.zh))
                 bonus = (RANK_BONUS / max(1, h.rank) + NUMBER_BONUS * min(same, 2) + DENSE_WEIGHT * self.similarity(s, qvec)
                          + BAND_WEIGHT * band_fit(values, s.text)
-                         + PRECISION_WEIGHT * self._precision(s, qterms) + (listing if "list" in s.attrs else 0.0))
+                         + PRECISION_WEIGHT * self._precision(s, qterms) + (listing if "list" in s.attrs else 0.0)
+                         + (STOP_BONUS if stopping and "stop" in s.attrs else 0.0))
                 ranked.append((s, cov, cov + bonus))
         ranked.sort(key=lambda x: (-x[2], x[0].order))
         on_subject = [r for r in ranked if self.on_subject(concepts, r[0])]

@@ -43,3 +43,18 @@ def test_a_run_of_clauses_is_an_enumeration():
     sc, (a, b, c) = _passage("甲；", "乙；", "丙。")
     assert _opening_clause(c, sc) is None  # b follows another "；" clause: a list, not one statement
     assert _opening_clause(b, sc) is a
+
+
+def test_clauses_for_another_band_than_the_asked_value_stay_out():
+    """INR 5.2: the 4.0～6.0 clause answers; the 2.0～3.9 one it opens with and the >6.0 one after are another
+    patient's dose (the warfarin set's "said forbidden: 25 IU/kg")."""
+    from assistant.bands import asked_values
+
+    sc, (low, mid, high) = _passage("4因子PCC的剂量根据治疗前INR确定：INR 2.0～3.9时，25 IU/kg；", "INR 4.0～6.0时，35 IU/kg；",
+                                    "INR＞6.0时，50 IU/kg。")
+    sentences = [Sentence(s.passage, s.span, s.zh, "", s.zh.lower(), frozenset(), "", frozenset(), s.order, s.pos)
+                 for s in (low, mid, high)]
+    sc = FakeScorer(sentences)
+    low, mid, high = sentences
+    assert _with_clause_chain([mid], sc, 5)[0] == [low, mid, high]  # no value asked: the whole statement
+    assert _with_clause_chain([mid], sc, 5, asked_values("INR 5.2，大出血，PCC用多少？"))[0] == [mid]
