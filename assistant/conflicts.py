@@ -43,6 +43,7 @@ _PERMIT_EN = re.compile(
     r"\b(?<!not )(?<!cannot )(?:can|may) (?:safely )?(?:receive|use|be given|be used|undergo|have|continue)\b|"
     r"\bno need to (?:stop|avoid|withhold)\b", _I)
 _terms_rx = lru_cache(maxsize=256)(compile_terms)
+FIRED_CACHE_SIZE = 20_000  # sentences whose rule contradictions a scorer remembers (`vet_sentences`)
 _NEG_BEFORE = re.compile(r"(?:不|非|勿|禁|not|never|cannot|n't)\s*$", _I)
 _NO_STOP = re.compile(r"(?:无需|无须|不必|不需要|不用)(?:提前)?停|可(?:以)?继续(?:服用|使用)|"
                       r"\bno need to (?:stop|withhold)|\bneed not be (?:stopped|withheld)|\bcan be continued\b", _I)
@@ -253,6 +254,8 @@ def vet_sentences(sentences, question: str, rb: RuleBook, sources: dict[str, Sou
     for s in sentences:
         key = (s.passage.id, s.span[0], s.span[1])
         if key not in cache:
+            if len(cache) >= FIRED_CACHE_SIZE:
+                cache.clear()  # a 1,000x corpus has 121,000 sentences: remember the recent ones, not all
             cache[key] = contradictions(f"{s.zh}\n{s.en}", s.passage.doc_id, rb)
         if not cache[key]:
             continue
