@@ -8,7 +8,7 @@ import re
 from .quantities import parse_quantities
 
 __all__ = ["ATTRIBUTES", "asked_attributes", "sentence_attributes", "counts_asked_noun", "LIST_QUESTION", "LIST_HEADER",
-           "ENUMERATION", "MEANING_QUESTION", "asking_spans", "BOUND"]
+           "ENUMERATION", "MEANING_QUESTION", "asking_spans", "within", "BOUND"]
 
 # What kind of answer a question wants (question pattern), and how a sentence can give it.
 ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
@@ -22,11 +22,11 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
     "percent": r"比例|百分之|百分比|发生率|有效率|成功率|概率|几率|占多少|\brates?\b|percent|percentage|proportion|"
                r"how (common|likely)|incidence",
     "count": r"多少个|几个|多少名|多少例|多少人|几名|几例|多少位|how many|number of",
-    "dose": r"剂量|用量|多大量|\bdoses?\b|dosage",
+    "dose": r"剂量|用量|多大量|\bdoses?\b|dosage",  # "how much" asks for an amount (of anything)
     # a cut-off, not any amount: "血小板计数低于多少不能做PRP", "below what TTR" (the answer states a bound: "＜60%")
     "threshold": r"(低于|高于|超过|不足|小于|大于|少于)\s*多少|多少\s*(以上|以下)|below what|above what|"
                  r"(what|which) (cut-?off|threshold)",
-    "volume": r"[多少几]+\s*(毫升|ml\b|cc\b)|how many (ml|millilit)|how much\b.{0,30}\b(ml|millilit\w*)\b",  # 抽多少毫升骨髓  # "how much" asks for an amount (of anything)
+    "volume": r"[多少几]+\s*(毫升|ml\b|cc\b)|how many (ml|millilit)|how much\b.{0,30}\b(ml|millilit\w*)\b",  # 抽多少毫升骨髓
     "provider": r"品牌|牌子|厂家|厂商|哪家公司|哪家医院|哪个医院|哪里(可以|能)做|\bbrands?\b|manufacturer|which (company|hospital|clinic)",
     "stop": r"停|\bstop|\bpause|\bhold (off|it)|discontinu|withh",
     # an upper limit, not any amount: "最多能吃到多少", "最大剂量", "max dose" (the 25 mg/周 ceiling, not the 起始剂量)
@@ -82,6 +82,11 @@ ENUMERATION = re.compile(r"(包括|如下|以下)[^。]*[：:]|[①⑴]|（1）|
 _ASKING = ("frequency", "duration", "count", "amount", "sessions", "maximum", "volume", "threshold")  # interrogative cues
 
 
+def within(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """The span [start, end) lies inside one of `spans`."""
+    return any(a <= start and end <= b for a, b in spans)
+
+
 def asking_spans(question: str) -> list[tuple[int, int]]:
     """Where the question asks ("多长时间", "几个月", "最多能"): a word the corpus lacks there is how it asks."""
     return [m.span() for k in _ASKING for m in ATTRIBUTES[k].finditer(question)]
@@ -94,14 +99,20 @@ def asked_attributes(question: str) -> list[str]:
         found.remove("count")  # "how many shots", "how many ml": what is counted says what kind of amount
     if "frequency" in found:  # "多久查一次": not a duration; "how many times a day": not a count
         spans = [m.span() for m in ATTRIBUTES["frequency"].finditer(question)]
-        inside = lambda m: any(a <= m.start() and m.end() <= b for a, b in spans)  # noqa: E731
         found = [a for a in found if a not in ("duration", "count", "sessions")
-                 or not all(inside(m) for m in ATTRIBUTES[a].finditer(question))]
+                 or not all(within(*m.span(), spans) for m in ATTRIBUTES[a].finditer(question))]
     if "stop" in found and len(found) > 1:
         found.remove("stop")  # "停几天": the duration sentence of a washout already says 停
     if "amount" in found and len(found) > 1:
         found.remove("amount")  # a more specific attribute says what kind of amount
     return found
+
+
+# Attributes a sentence gives by a cue alone, whatever its amounts ("冷敷15分钟" is a duration: minutes are no
+# unit of `quantities`).
+_CUES = (("contact", _CONTACT), ("bibliographic", _BIBLIO), ("stop", _STOP_WORDS), ("provider", _PROVIDER),
+         ("duration", _SHORT_TIME), ("cost", _COST_WORDS), ("sessions", _SESSION), ("frequency", _FREQUENCY),
+         ("maximum", _MAXIMUM), ("volume", _VOLUME), ("threshold", BOUND))
 
 
 def sentence_attributes(text: str) -> frozenset[str]:
@@ -112,14 +123,7 @@ def sentence_attributes(text: str) -> frozenset[str]:
         out |= {"count", "amount"}
         if _DOSE.search(text):
             out.add("dose")
-    if _CONTACT.search(text):
-        out.add("contact")
-    if _BIBLIO.search(text):
-        out.add("bibliographic")
-    if _STOP_WORDS.search(text):
-        out.add("stop")
-    if _PROVIDER.search(text):
-        out.add("provider")
+    out |= {attr for attr, rx in _CUES if rx.search(text)}
     for q in qs:
         if q.unit in _TIME_UNITS or (q.unit == "year" and not 1900 <= q.low <= 2100 and "岁" not in q.text):
             out.add("duration")
@@ -127,20 +131,6 @@ def sentence_attributes(text: str) -> frozenset[str]:
             out.add("percent")
         if q.unit in ("usd", "cny"):
             out.add("cost")
-    if _SHORT_TIME.search(text):
-        out.add("duration")  # "冷敷15分钟", "不少于20 min"
-    if _COST_WORDS.search(text):
-        out.add("cost")
-    if _SESSION.search(text):
-        out.add("sessions")
-    if _FREQUENCY.search(text):
-        out.add("frequency")
-    if _MAXIMUM.search(text):
-        out.add("maximum")
-    if _VOLUME.search(text):
-        out.add("volume")
-    if BOUND.search(text):
-        out.add("threshold")
     if LIST_HEADER.search(text) or ENUMERATION.search(text):
         out.add("list")
     return frozenset(out)

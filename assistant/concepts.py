@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from .attributes import asking_spans
+from .attributes import asking_spans, within
 from .crosslingual import english_for, lookup
 from .glossary import form_pattern
 from .lexicon import is_ordinary, question_words
@@ -29,7 +29,7 @@ _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两�
 def _inside(text: str, word: str, spans: list[tuple[int, int]]) -> bool:
     """Every occurrence of a Chinese word lies inside one of the spans."""
     starts = [m.start() for m in re.finditer(re.escape(word), text)] if not word.isascii() else []
-    return bool(starts) and all(any(a <= i and i + len(word) <= b for a, b in spans) for i in starts)
+    return bool(starts) and all(within(i, i + len(word), spans) for i in starts)
 
 
 def _glue(rest: str) -> bool:
