@@ -28,7 +28,7 @@ from .glossary import Glossary
 from .guard.patient import PatientContext
 from .guard.leads import BLOCK_LEAD, lead_text  # noqa: F401 - BLOCK_LEAD: the OpenAI adapter's refusal lead
 from .guard.rulebook import doc_id as doc_id_of
-from .index import Index, build
+from .index import Index, build, out_of_date
 from .language import answer_language, is_traditional, to_simplified, to_traditional, validate_question
 from .lexicon import GENERIC, PHRASING_EN, is_phrasing
 from .model import LEVEL_ORDER, Answer, Citation, GuardFinding, InputError, ScoredPassage, Support
@@ -38,7 +38,7 @@ from .rwlock import RWLock
 from .serving import LiveIndex, Serving, open_serving
 from .support import SupportScorer
 from .tokens import stand_ins, tokenize
-from .versions import current_version, pointer_path
+from .versions import pointer_path
 
 CONTRAINDICATION_TOPIC = "禁忌症 禁忌证 contraindication"  # what a contraindication verdict's sources are found by
 EXCLUDED_LEAD = {"zh": "这份指南说明其不涉及这个问题：", "en": "The guideline states that this is outside its scope: "}
@@ -90,7 +90,7 @@ class Assistant(LiveIndex):
     def load(cls, settings: Settings | None = None, retriever: str | None = None, chunking: str = "sentences",
              build_if_missing: bool = True) -> "Assistant":
         settings = settings or Settings.load()
-        if build_if_missing and current_version(settings, chunking) is None:
+        if build_if_missing and out_of_date(settings, chunking):  # also an index an older release built
             build(settings, chunking)
         serving = open_serving(settings, retriever, chunking)
         return cls(settings, serving, get_embedder(settings.embedder),

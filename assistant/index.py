@@ -83,6 +83,18 @@ def _version_hash(settings: Settings, chunking: str, passages: list[Passage], me
     return h.hexdigest()[:12]
 
 
+def out_of_date(settings: Settings, chunking: str = "sentences") -> bool:
+    """No CURRENT version, or one an older release built (its manifest's format is not INDEX_FORMAT): what
+    it stores is not what this code reads (a new attribute, a new file), so answers would quietly differ."""
+    version = current_version(settings, chunking)
+    if version is None:
+        return True
+    try:
+        return json.loads((settings.index_root / version / "manifest.json").read_text()).get("format") != INDEX_FORMAT
+    except (OSError, ValueError):
+        return False  # collected or being replaced under us: `Index.open` deals with it
+
+
 def build(settings: Settings, chunking: str = "sentences", progress: bool | None = None,
           force: bool = False) -> BuildReport:
     """Index every source document as a new version and make it CURRENT (atomically, once complete); an

@@ -94,6 +94,22 @@ def test_second_build_is_skipped(base):
     assert again.passages == first.passages
 
 
+def test_an_index_an_older_release_built_is_rebuilt_on_load(new_data_dir, monkeypatch):
+    """`Assistant.load` does not serve an index whose manifest has another INDEX_FORMAT: this code would read
+    it without the attributes or files it added, and answers would quietly differ from a fresh build."""
+    import assistant.index as index_mod
+    from assistant.api import Assistant
+
+    s = new_data_dir("older")
+    old = build(s, progress=False)
+    assert not index_mod.out_of_date(s)
+    monkeypatch.setattr(index_mod, "INDEX_FORMAT", index_mod.INDEX_FORMAT + 1)  # the code moved on
+    assert index_mod.out_of_date(s)
+    assistant = Assistant.load(s)
+    assert assistant.index.version != old.version
+    assert current_version(s) == assistant.index.version and not index_mod.out_of_date(s)
+
+
 def test_forced_rebuild_embeds_nothing_new(base, monkeypatch):
     """Unchanged text is never re-embedded: the sqlite cache answers for every passage."""
     s, first = base
