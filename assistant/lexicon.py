@@ -121,8 +121,8 @@ def absent_weight(word: str, in_jieba_dict: bool) -> float:
             return 1.0
         if in_jieba_dict and is_pronoun(word):
             return 0.0  # 啥时候, 为啥, 怎么样, 这种: how it is asked, never what about
-        if not in_jieba_dict and z >= ORDINARY_ZIPF["zh"]:
-            return 0.0  # a segmentation artefact of ordinary words ("的人能不能" -> 人能)
+        if not in_jieba_dict and (z >= ORDINARY_ZIPF["zh"] or (len(word) == 2 and any(map(is_phrasing, word)))):
+            return 0.0  # a segmentation artefact of ordinary words ("的人能不能" -> 人能, "PRP针会不会肿" -> 针会)
         return 0.5 if z < RARE_ZIPF else 0.0
     if z < ORDINARY_ZIPF["en"]:
         return 1.0
