@@ -107,6 +107,11 @@ class Assistant(LiveIndex):
 
     def _search(self, question: str, k: int | None = None,
                 searcher: Searcher | None = None) -> tuple[list[ScoredPassage], Query]:
+        q = self._query(question)
+        return (searcher or self.searcher).search(q, k or self.settings.top_k), q
+
+    def _query(self, question: str) -> Query:
+        """The question prepared for every searcher: expansions, concept groups and what is embedded."""
         skip = PHRASING_EN | GENERIC
         expanded = expand_query(self.glossary.expand(question), self.index.bilingual, skip)
         terms = self.glossary.synonym_groups(question)  # the glossary's and the documents' own term pairs
@@ -122,8 +127,7 @@ class Assistant(LiveIndex):
         # embedded with the question: the English words of its Chinese ones, the sources' own forms (甲氨蝶呤 -> MTX)
         extra = [e for g in english for e in g[1:]] + corpus_forms(question, terms, self.scorer.mentions.form)
         dense = f"{question} {' '.join(dict.fromkeys(extra))}" if extra else ""
-        q = Query(question, expanded, self.embedder, tuple(groups), dense)
-        return (searcher or self.searcher).search(q, k or self.settings.top_k), q
+        return Query(question, expanded, self.embedder, tuple(groups), dense)
 
     @_pinned
     def check(self, question: str, patient: dict | PatientContext | None = None, lang: str | None = None):

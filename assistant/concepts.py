@@ -22,6 +22,8 @@ __all__ = ["ConceptReader"]
 
 CONCEPT_CACHE_SIZE = 2048  # recent questions whose concepts a scorer remembers
 LATIN_SHARE = 0.9  # of a document's sentences without Chinese that make it an English-language guideline
+TYPO_CUTOFF = 0.85  # difflib ratio of an English typo to the corpus word it stands for (responce -> response)
+TYPO_LENGTHS = TYPO_CUTOFF / (2 - TYPO_CUTOFF)  # shorter / longer at least this, or the ratio cannot reach it
 GLUE_FREQ = 10_000  # jieba dictionary count of a character or word read as glue: 吃 36,799, 喝 10,053; 髋 30, 腰 3,532
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
 
@@ -154,6 +156,8 @@ class ConceptReader:
         if len(word) < 5:
             return token
         if token not in self._typos:
-            close = difflib.get_close_matches(token, self._en_vocab, n=1, cutoff=0.85)
+            # A ratio of 0.85 needs lengths within 0.74 of each other: only those words are compared.
+            near = [w for w in self._en_vocab if TYPO_LENGTHS * len(w) <= len(token) and TYPO_LENGTHS * len(token) <= len(w)]
+            close = difflib.get_close_matches(token, near, n=1, cutoff=TYPO_CUTOFF)
             self._typos[token] = close[0] if close else token
         return self._typos[token]
