@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from .lexicon import MEASURE_VERBS_EN
 from .tokens import fold_text, tokenize
 
-__all__ = ["asked_values", "band_fit"]
+__all__ = ["band_holds", "asked_values", "band_fit"]
 
 _NUM = r"\d+(?:\.\d+)?"
 _UPPER = r"(?:～|~|-|–|—|至|到)"
@@ -49,7 +50,7 @@ def asked_values(question: str) -> list[tuple[str, Decimal]]:
         before = _FILLER.sub("", text[max(0, m.start() - NEAR):m.start()])
         word = re.search(r"[a-z][a-z0-9\-]*$", before)
         if word:
-            out.append((word.group(), Decimal(m.group(1))))
+            out.append((MEASURE_VERBS_EN.get(word.group(), word.group()), Decimal(m.group(1))))
         elif (run := re.search(r"[\u3400-\u9fff]+$", before)) and (toks := tokenize(run.group(), search_mode=False)):
             out.append((toks[-1], Decimal(m.group(1))))
     return out
@@ -73,9 +74,22 @@ def _holds(op: str | None, lo: Decimal, hi: Decimal | None, rest: str, v: Decima
 def band_fit(values: list[tuple[str, Decimal]], text: str) -> int:
     """+1 when a band of the text holds an asked value of the measure named just before it, -1 when the
     text has bands for such a measure and none holds the value, 0 when it says nothing about the measures."""
-    if not values:
-        return 0
+    fits, misses = _fits(values, text)
+    return 1 if fits else (-1 if misses else 0)
+
+
+def band_holds(values: list[tuple[str, Decimal]], text: str) -> bool:
+    """Every band of the text for an asked measure holds its value, and there is one: "年龄≥75岁" for a
+    78-year-old, not "年龄≥75岁且体重＜50 kg" for one weighing 62 kg."""
+    fits, misses = _fits(values, text)
+    return fits > 0 and not misses
+
+
+def _fits(values: list[tuple[str, Decimal]], text: str) -> tuple[int, int]:
+    """(bands holding an asked value, bands of an asked measure that do not)."""
     fits = misses = 0
+    if not values:
+        return 0, 0
     for m in BAND.finditer(text):
         age = bool(_AGE.match(m.group("rest")))
         before = text[max(0, m.start() - BAND_NEAR):m.start()]
@@ -88,4 +102,4 @@ def band_fit(values: list[tuple[str, Decimal]], text: str) -> int:
                 fits += 1
             elif held is False:
                 misses += 1
-    return 1 if fits else (-1 if misses else 0)
+    return fits, misses

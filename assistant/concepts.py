@@ -11,11 +11,14 @@ from __future__ import annotations
 import difflib
 import re
 
+import numpy as np
+
 from .attributes import asking_spans, within
 from .crosslingual import english_for, lookup
 from .glossary import form_pattern
 from .lexicon import is_ordinary, question_words
-from .model import Concept, Sentence
+from .model import Concept, ScoredPassage, Sentence
+from .retrieve import best_first
 from .tokens import CJK, inflection_bases, known_word, stand_ins, stem
 
 __all__ = ["ConceptReader"]
@@ -25,6 +28,9 @@ LATIN_SHARE = 0.9  # of a document's sentences without Chinese that make it an E
 TYPO_CUTOFF = 0.85  # difflib ratio of an English typo to the corpus word it stands for (responce -> response)
 TYPO_LENGTHS = TYPO_CUTOFF / (2 - TYPO_CUTOFF)  # shorter / longer at least this, or the ratio cannot reach it
 GLUE_FREQ = 10_000  # jieba dictionary count of a character or word read as glue: 吃 36,799, 喝 10,053; 髋 30, 腰 3,532
+# Sentences of the other language's guidelines that join the pool of a Chinese question (e5 ranks any
+# Chinese passage above an English one, so the hybrid's pool would hold none of them).
+OTHER_LANGUAGE_POOL = 5
 _NUMERIC_TOKEN = re.compile(r"[\d.]+|[\d.]*[万亿千百十]+[个]?|[一二两三四五六七八九十百千万亿]+[个位岁]?")
 
 
@@ -43,9 +49,10 @@ def _glue(rest: str) -> bool:
 
 
 class ConceptReader:
-    """Needs `glossary`, `df` (term -> sentences), `bilingual`, `synonyms`, `homophones`, `_en_vocab`, `_every`
-    (the index's sentences), `_typos` and `_concepts` (empty dicts), `doc_freq`, `weight`, `subject_doc` and
-    `_mentions` on the class that mixes it in."""
+    """Reads questions; also finds an English-language guideline's sentences for a Chinese one (`other_language`).
+    Needs `glossary`, `df` (term -> sentences), `bilingual`, `synonyms`, `homophones`, `_en_vocab`, `_every`
+    (the index's sentences), `vectors` (theirs), `_typos` and `_concepts` (empty dicts), `doc_freq`, `weight`,
+    `subject_doc` and `_mentions` on the class that mixes it in."""
 
     def concepts(self, question: str) -> list[Concept]:
         """The question's concepts, remembered: one ask reads the same question for its answer, its guard
@@ -118,6 +125,26 @@ class ConceptReader:
             self._latin_vocab = frozenset(t for s in self._every if s.order in self._latin for t in s.terms)
             self._english: dict[str, list[tuple[str, str]]] = {}
         return self._latin
+
+    def other_language(self, question: str, qvec, pool: list[ScoredPassage]) -> list[ScoredPassage]:
+        """The passages of the English-language guidelines' best `OTHER_LANGUAGE_POOL` sentences for a Chinese
+        question, those the pool lacks, ranked after it."""
+        if qvec is None or self.vectors is None or not self.latin or not CJK.search(question):
+            return []
+        rows = getattr(self, "_latin_rows", None)
+        if rows is None:
+            rows = self._latin_rows = np.fromiter(sorted(self.latin), dtype=np.int64)
+        sims = np.asarray(self.vectors[rows] @ qvec)
+        have = {h.passage.id for h in pool}
+        out: list[ScoredPassage] = []
+        for i in best_first(sims, OTHER_LANGUAGE_POOL):  # a stable argsort's order, without sorting every row
+            p = self._every[int(rows[i])].passage
+            if p.id not in have:
+                have.add(p.id)
+                out.append(ScoredPassage(p, float(sims[i]), len(pool) + len(out) + 1, {"sentence": float(sims[i])}))
+            if len(out) >= OTHER_LANGUAGE_POOL:
+                break
+        return out
 
     def english_of(self, word: str) -> list[tuple[str, str]]:
         """(surface, stem key) of a Chinese word in the English-language guidelines' words; none without such."""

@@ -67,6 +67,8 @@ SHORTHAND_EN = {
     "hd": "dialysis", "iv": "intravenous", "bid": "twice daily", "tid": "three times daily", "qd": "once daily",
     "prn": "as needed", "preg": "pregnancy", "bf": "breastfeeding",
 }
+# A verb that names the measure a patient's value is of ("weighing 62 kg": the weight, 体重 in a Chinese table).
+MEASURE_VERBS_EN = {"weighing": "weight", "weighs": "weight", "weighed": "weight", "weigh": "weight"}
 # An English word this common is how a question is put (has 6.4, more 6.4, after 6.1, much 6.0), never a
 # concept: the English counterpart of PHRASING_ZIPF_ZH.
 PHRASING_ZIPF_EN = 6.0

@@ -14,14 +14,14 @@ import re
 import numpy as np
 
 from .attributes import ATTRIBUTES, BOUND, LIST_QUESTION, MEANING_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
-from .bands import asked_values, band_fit
+from .bands import asked_values, band_fit, band_holds
 from .concepts import ConceptReader
+from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
 from .index import Index
 from .lexicon import GENERIC, RARE_EN_ZIPF, absent_weight, is_ordinary, is_phrasing, zipf
 from .mentions import Mentions
 from .model import Concept, ScoredPassage, Sentence, Support
-from .retrieve import best_first
 from .scope import EXCLUSION, excluded_by
 from .sentence_features import features_of, search_text
 from .terms import DEFINITION
@@ -44,9 +44,6 @@ DENSE_FLOOR, DENSE_WEIGHT = 0.80, 3.0
 # A Chinese question on an English-language guideline's sentence with no word to check there (别嘌醇, 尿酸:
 # no dictionary sense) counts as covered by its similarity above the floor, full at the floor + this.
 DENSE_SPAN = 0.10
-# Sentences of the other language's guidelines that join the pool of a Chinese question (e5 ranks any
-# Chinese passage above an English one, so the hybrid's pool would hold none of them).
-OTHER_LANGUAGE_POOL = 5
 NUMBER_BONUS = 0.08
 # A band ("INR 4.1～9.9", "eGFR 45～59") holding the asked value (+), or of its measure but not holding it (-).
 # Same results on the tuned sets at 0.08, 0.15 and 0.3: the middle one, not fitted.
@@ -293,26 +290,6 @@ class SupportScorer(ConceptReader):
             own = self._words[s.order] = [t for t in s.terms if not _NUMBER.fullmatch(t)]
         return len([t for t in own if t in qterms]) / len(own) if own else 0.0
 
-    def other_language(self, question: str, qvec, pool: list[ScoredPassage]) -> list[ScoredPassage]:
-        """The passages of the English-language guidelines' best `OTHER_LANGUAGE_POOL` sentences for a Chinese
-        question, those the pool lacks, ranked after it."""
-        if qvec is None or self.vectors is None or not self.latin or not CJK.search(question):
-            return []
-        rows = getattr(self, "_latin_rows", None)
-        if rows is None:
-            rows = self._latin_rows = np.fromiter(sorted(self.latin), dtype=np.int64)
-        sims = np.asarray(self.vectors[rows] @ qvec)
-        have = {h.passage.id for h in pool}
-        out: list[ScoredPassage] = []
-        for i in best_first(sims, OTHER_LANGUAGE_POOL):  # a stable argsort's order, without sorting every row
-            p = self._every[int(rows[i])].passage
-            if p.id not in have:
-                have.add(p.id)
-                out.append(ScoredPassage(p, float(sims[i]), len(pool) + len(out) + 1, {"sentence": float(sims[i])}))
-            if len(out) >= OTHER_LANGUAGE_POOL:
-                break
-        return out
-
     def similarity(self, s: Sentence, qvec) -> float:
         """Dense similarity of question and sentence, as a bonus over the compressed e5 floor."""
         if qvec is None or self.vectors is None or s.order >= len(self.vectors):
@@ -332,6 +309,7 @@ class SupportScorer(ConceptReader):
         ranked: list[tuple[Sentence, float, float]] = []
         numbers = set(re.findall(r"\d+(?:\.\d+)?", question))
         values = asked_values(question)  # "INR 6.5": the row whose band holds it answers
+        values += [(zh, v) for m, v in values if m.isascii() for zh in lookup(self.bilingual, [m]).get(m, [])[:1]]
         qterms = {c.token for c in concepts if c.token} | {c.label for c in concepts}
         listing = LIST_BONUS if LIST_QUESTION.search(question) else 0.0
         chinese, meaning = bool(CJK.search(question)), bool(MEANING_QUESTION.search(question))
@@ -383,6 +361,15 @@ class SupportScorer(ConceptReader):
             if (gain >= MIN_PART_GAIN or another_list) and cov >= MIN_PART_COVERAGE and s not in [c for c, _ in chosen]:
                 chosen.append((s, cov))
                 covered |= new
+        if values and any(band_holds(values, x.text) for x, _ in chosen):  # "eGFR 40 剂量怎么调": the rule's
+            have = {x.passage.id for x, _ in chosen}  # clause and its table's row both hold the value asked
+            for s, cov, _ in on_subject:
+                if len(chosen) >= max_sentences:
+                    break
+                if (s.passage.id not in have and cov >= MIN_PART_COVERAGE and band_holds(values, s.text)
+                        and any(a in s.attrs for a in attrs) and self._has_key(key, s)):
+                    chosen.append((s, cov))
+                    have.add(s.passage.id)
         checkable = [c for c in concepts if any(self.verifiable(c, x) for x, _ in chosen)] if chosen else concepts
         part = sum(self.weight(c) for c in checkable)
         # Nothing checkable (an English question on an untranslated text): dense retrieval decides.

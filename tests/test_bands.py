@@ -59,3 +59,19 @@ def test_an_amount_is_not_a_patient_value(question):
 
 def test_a_weekly_dose_after_the_value_is_not_its_unit():
     assert asked_values("维持期INR 1.3 周剂量加多少") == [("inr", Decimal("1.3"))]
+
+
+def test_every_band_of_an_asked_measure_must_hold_it():
+    """A sentence added for its band names the patient asked about: "≥75岁" holds a 78-year-old weighing 62 kg,
+    "≥75岁且体重＜50 kg" does not (its weight band misses), though band_fit counts its age band as a fit."""
+    from assistant.bands import band_holds
+
+    values = asked_values("78岁、体重62 kg的房颤患者")
+    assert band_holds(values, fold_text(ROWS["age75"]))
+    both = fold_text("年龄≥75岁且体重＜50 kg者，起始剂量为1.5 mg/d")
+    assert band_fit(values, both) == 1 and not band_holds(values, both)
+    assert not band_holds(values, fold_text(ROWS["none"]))
+
+
+def test_an_english_verb_names_the_measure():
+    assert asked_values("a 78-year-old patient weighing 62 kg") == [(AGE, Decimal("78")), ("weight", Decimal("62"))]

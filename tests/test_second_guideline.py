@@ -75,6 +75,14 @@ def test_an_upper_limit_question_gets_the_maximum_dose(byog):
     assert not ans.refused and "25 mg/周" in ans.text, ans.text
 
 
+def test_a_value_question_gets_every_source_sentence_whose_band_holds_it(byog):
+    """"eGFR 35" falls in the recommendation's "eGFR 30～44 mL/min时，剂量减少50%" and in the table row that also
+    gives the ceiling (10 mg/周): both answer, not only the one that ranks first."""
+    ans = byog.ask("eGFR 35的RA患者MTX剂量怎么调整？")
+    assert not ans.refused and "减少50%" in ans.text and "10 mg/周" in ans.text, ans.text
+    assert "15 mg/周" not in ans.text  # the 45～59 row answers another patient
+
+
 def test_an_older_name_in_another_character_order_is_the_same_drug(byog):
     ans = byog.ask("氨甲蝶呤前3个月多久查一次血常规？")  # 氨甲蝶呤: the corpus writes 甲氨蝶呤
     assert not ans.refused and "每2～4周" in ans.text, ans.text
