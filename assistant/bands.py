@@ -4,6 +4,8 @@
 Dose tables and thresholds stratify by such values, and the row whose band holds the asked value is the
 one that answers; a row of the same measure whose band does not hold it answers another patient. Raw
 numbers are compared as written (a platelet count of 80 against "50～100×10^9/L"); units are not converted.
+A graded class is a band over ordered grades: "Child-Pugh A" is not the B row, "CKD stage 4" is in "stage 3
+or worse" (grades are ordinals: A-D, I-IV, 0-5).
 """
 from __future__ import annotations
 
@@ -28,6 +30,12 @@ _FILLER = re.compile(r"(?:\s|是|为|就|才|只有|已经|已|仍|还|达到|�
 _QUESTION_VALUE = re.compile(rf"(?<![\d.～~\-–—至到])({_NUM})(?!\s*{_UPPER}\s*\d)(?![\d.])")
 _AMOUNT = re.compile(r"^\s*(?:[周天日月年](?!剂量|量|龄)|[次个片支针袋万亿千%]|mg\b|μg|ug\b|g\b|iu\b|u\b|ml\b(?!\s*/)|h\b|d\b|"
                      r"hours?|days?|weeks?|months?|times|doses?|tablets?|million|billion)", re.I)
+# A graded class ("Child-Pugh A级", "CKD stage 3 or worse", "NYHA III级"): a band over ordered grades.
+_GRADE = re.compile(r"(child[\s\-]?pugh|nyha|ckd|ecog)\s*(?:分级|分期|class|stage|grade)?\s*"
+                    r"(iv|iii|ii|i|[a-d]|[0-5])(?![a-z0-9])\s*(?:级|期|类)?\s*(?P<rest>[^，。；,;]{0,12})", re.I)
+_GRADE_ORDER = {"a": 1, "b": 2, "c": 3, "d": 4, "i": 1, "ii": 2, "iii": 3, "iv": 4}
+_OR_WORSE = re.compile(r"^(?:or (?:worse|higher|above|more|greater)|及以上|以上|或以上|或更高)")
+_OR_BETTER = re.compile(r"^(?:or (?:better|lower|less|below)|及以下|以下|或以下)")
 AGE = "岁"  # the measure of "78岁", "78-year-old"
 NEAR = 16  # characters looked at before a value for its measure
 BAND_NEAR = 40  # before a band: a table's measure may carry its unit ("eGFR（mL/min/1.73 m²）: 45～59")
@@ -40,8 +48,12 @@ def asked_values(question: str) -> list[tuple[str, Decimal]]:
     """(measure, value) pairs the question states: the word just before a number ("eGFR 50" -> egfr),
     or age for a number of years. A number without such a word is not a patient value."""
     text = fold_text(question)
-    out = []
+    out: list[tuple[str, Decimal]] = []
+    grades = list(_GRADE.finditer(text))
+    out += [(_measure(g), Decimal(_grade(g))) for g in grades]  # "Child-Pugh A级" -> (childpugh, 1)
     for m in _QUESTION_VALUE.finditer(text):
+        if any(g.start() <= m.start() < g.end(2) for g in grades):
+            continue  # the grade's own number ("CKD 3期")
         if _AGE.match(text[m.end():]):
             out.append((AGE, Decimal(m.group(1))))
             continue
@@ -54,6 +66,15 @@ def asked_values(question: str) -> list[tuple[str, Decimal]]:
         elif (run := re.search(r"[\u3400-\u9fff]+$", before)) and (toks := tokenize(run.group(), search_mode=False)):
             out.append((toks[-1], Decimal(m.group(1))))
     return out
+
+
+def _measure(g: re.Match) -> str:
+    return re.sub(r"[\s\-]", "", g.group(1).lower())
+
+
+def _grade(g: re.Match) -> int:
+    mark = g.group(2).lower()
+    return _GRADE_ORDER.get(mark) or int(mark)
 
 
 def _holds(op: str | None, lo: Decimal, hi: Decimal | None, rest: str, v: Decimal) -> bool | None:
@@ -90,6 +111,12 @@ def _fits(values: list[tuple[str, Decimal]], text: str) -> tuple[int, int]:
     fits = misses = 0
     if not values:
         return 0, 0
+    for g in _GRADE.finditer(text):
+        for measure, v in values:
+            if measure == _measure(g):
+                rest, grade = g.group("rest"), Decimal(_grade(g))
+                held = v >= grade if _OR_WORSE.match(rest) else v <= grade if _OR_BETTER.match(rest) else v == grade
+                fits, misses = fits + held, misses + (not held)
     for m in BAND.finditer(text):
         age = bool(_AGE.match(m.group("rest")))
         before = text[max(0, m.start() - BAND_NEAR):m.start()]

@@ -75,3 +75,21 @@ def test_every_band_of_an_asked_measure_must_hold_it():
 
 def test_an_english_verb_names_the_measure():
     assert asked_values("a 78-year-old patient weighing 62 kg") == [(AGE, Decimal("78")), ("weight", Decimal("62"))]
+
+
+@pytest.mark.parametrize("question, text, fit", [
+    ("Warfarin 起始剂量 for a Child-Pugh A liver patient?", "child-pugh a级患者可使用华法林，起始剂量为2 mg/d；", 1),
+    ("Warfarin 起始剂量 for a Child-Pugh A liver patient?", "child-pugh b级患者应慎用，起始剂量为1.5 mg/d", -1),
+    ("Child-Pugh C级能用吗", "重度肝功能不全（child-pugh c级）患者不推荐使用华法林", 1),
+    ("CKD stage 4 patient", "ult should be considered in patients with ckd stage 3 or worse", 1),
+    ("CKD 2期", "ult should be considered in patients with ckd stage 3 or worse", -1),
+    ("NYHA II级", "nyha iii级心衰患者慎用", -1),
+])
+def test_a_graded_class_is_a_band_of_grades(question, text, fit):
+    """"Child-Pugh A" asks about one grade: the clauses for B and C answer other patients (a question about A
+    got all three); "stage 3 or worse" holds stage 4. The grade's own number is no patient value."""
+    assert band_fit(asked_values(question), text) == fit
+
+
+def test_a_grades_number_is_not_read_twice():
+    assert asked_values("CKD 3期, eGFR 40") == [("ckd", Decimal("3")), ("egfr", Decimal("40"))]
