@@ -15,7 +15,7 @@ from decimal import Decimal
 from .lexicon import MEASURE_VERBS_EN
 from .tokens import fold_text, tokenize
 
-__all__ = ["band_holds", "asked_values", "band_fit"]
+__all__ = ["band_counts", "band_holds", "asked_values", "band_fit"]
 
 _NUM = r"\d+(?:\.\d+)?"
 _UPPER = r"(?:～|~|-|–|—|至|到)"
@@ -95,18 +95,18 @@ def _holds(op: str | None, lo: Decimal, hi: Decimal | None, rest: str, v: Decima
 def band_fit(values: list[tuple[str, Decimal]], text: str) -> int:
     """+1 when a band of the text holds an asked value of the measure named just before it, -1 when the
     text has bands for such a measure and none holds the value, 0 when it says nothing about the measures."""
-    fits, misses = _fits(values, text)
+    fits, misses = band_counts(values, text)
     return 1 if fits else (-1 if misses else 0)
 
 
 def band_holds(values: list[tuple[str, Decimal]], text: str) -> bool:
     """Every band of the text for an asked measure holds its value, and there is one: "年龄≥75岁" for a
     78-year-old, not "年龄≥75岁且体重＜50 kg" for one weighing 62 kg."""
-    fits, misses = _fits(values, text)
+    fits, misses = band_counts(values, text)
     return fits > 0 and not misses
 
 
-def _fits(values: list[tuple[str, Decimal]], text: str) -> tuple[int, int]:
+def band_counts(values: list[tuple[str, Decimal]], text: str) -> tuple[int, int]:
     """(bands holding an asked value, bands of an asked measure that do not)."""
     fits = misses = 0
     if not values:

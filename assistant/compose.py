@@ -13,7 +13,7 @@ from .model import Citation, Passage, ScoredPassage, Sentence, SourceMeta, Suppo
 from .provenance import display_title
 from .quantities import Quantity, format_en, format_zh, parse_quantities
 from .attributes import ENUMERATION, LIST_HEADER, LIST_QUESTION
-from .bands import asked_values, band_fit
+from .bands import asked_values, band_counts, band_fit, band_holds
 from .support import SupportScorer
 from .tokens import CJK
 
@@ -56,6 +56,14 @@ def _other_band(t: Sentence, values) -> bool:
     """A clause for another patient: its band does not hold the value the question states (INR 5.2 and
     "INR 2.0～3.9时，25 IU/kg")."""
     return bool(values) and band_fit(values, t.text) < 0
+
+
+def _for_the_asked_patient(picked: list[Sentence], values) -> list[Sentence]:
+    """When a sentence's bands all hold the value asked, one that also has another band of it goes: a table
+    cell listing every band ("INR 2.0～3.9时25 IU/kg，INR 4.0～6.0时35 IU/kg，…") answers other patients too."""
+    if values and any(band_holds(values, s.text) for s in picked):
+        return [s for s in picked if not band_counts(values, s.text)[1]]
+    return picked
 
 
 def _with_list_items(chosen: list[Sentence], scorer: SupportScorer, limit: int, values=()) -> list[Sentence]:
@@ -127,6 +135,7 @@ def compose(question: str, lang: str, support: Support, scorer: SupportScorer, s
         body = [s for s in chained if s not in openings][:limit + CLAUSE_CHAIN]
         picked = body + [o for o, s in openings.items() if s in body]
     picked = sorted(picked, key=lambda s: s.order)  # reads like the guideline
+    picked = _for_the_asked_patient(picked, values)
     for s in [s for s in picked if (s.passage.id, *s.span) in support.conflicts]:  # contradicts a rule
         picked.remove(s)
         if support.conflicts[(s.passage.id, *s.span)] not in support.withheld:

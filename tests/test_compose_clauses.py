@@ -58,3 +58,17 @@ def test_clauses_for_another_band_than_the_asked_value_stay_out():
     low, mid, high = sentences
     assert _with_clause_chain([mid], sc, 5)[0] == [low, mid, high]  # no value asked: the whole statement
     assert _with_clause_chain([mid], sc, 5, asked_values("INR 5.2，大出血，PCC用多少？"))[0] == [mid]
+
+
+def test_a_cell_listing_every_band_gives_way_to_the_clause_for_the_asked_value():
+    """INR 5.2: "INR 4.0～6.0时，35 IU/kg" answers; the table cell with all three bands (25 and 50 IU/kg for other
+    patients) goes once that clause is there, and stays when nothing else answers."""
+    from assistant.bands import asked_values
+    from assistant.compose import _for_the_asked_patient
+
+    _, (clause,) = _passage("inr 4.0～6.0时，35 iu/kg（最大剂量3500 iu）；")
+    _, (cell,) = _passage("其他措施: 4因子pcc：inr 2.0～3.9时25 iu/kg，inr 4.0～6.0时35 iu/kg，inr＞6.0时50 iu/kg")
+    values = asked_values("大出血，INR 5.2，4F-PCC用多少？")
+    assert _for_the_asked_patient([clause, cell], values) == [clause]
+    assert _for_the_asked_patient([cell], values) == [cell]
+    assert _for_the_asked_patient([clause, cell], []) == [clause, cell]
