@@ -8,7 +8,7 @@ import re
 from .quantities import parse_quantities
 
 __all__ = ["ATTRIBUTES", "asked_attributes", "sentence_attributes", "counts_asked_noun", "LIST_QUESTION", "LIST_HEADER",
-           "ENUMERATION", "MEANING_QUESTION", "asking_spans", "within", "BOUND"]
+           "ENUMERATION", "MEANING_QUESTION", "asking_spans", "within", "BOUND", "STUDY_REPORT", "ACTION_QUESTION", "EVIDENCE_QUESTION"]
 
 # What kind of answer a question wants (question pattern), and how a sentence can give it.
 ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
@@ -76,6 +76,18 @@ LIST_QUESTION = re.compile(r"哪些|有哪几|包括什么|包括哪|都有什�
 # A question about what a short form means: only then is a note's "MTX为甲氨蝶呤" an answer (`terms.DEFINITION`).
 MEANING_QUESTION = re.compile(r"什么意思|啥意思|是什么的(缩写|简称)|全称|缩写|简称|代表什么|指什么|是指什么|"
                               r"stands? for|abbreviation|acronym|what does \S+ mean", re.I)
+# A sentence reporting what one study found ("一项多中心研究显示…复发率为21.4%", "In a randomised trial, …"): the
+# evidence for a recommendation, not the recommendation a "怎么减量" question asks for (`ACTION_QUESTION`), unless
+# evidence is asked for (`EVIDENCE_QUESTION`); a review's findings still answer "让多少膝关节避免了置换".
+STUDY_REPORT = re.compile(r"(研究|试验|分析|RCT|数据)(显示|发现|表明|证实|提示|报道)|随机对照试验|队列研究|\bRCT\b|"
+                          r"\b(trial|study|studies|cohort|meta-analysis)\b[^.;]{0,60}\b(showed|found|reported|demonstrated|"
+                          r"lowered|reduced)\b|\bin a (randomi[sz]ed|withdrawal|cohort|population)\b", re.I)
+# A question about what to do ("怎么减量", "能用MTX吗", "should it be stopped"), not about what a treatment achieved.
+ACTION_QUESTION = re.compile(r"怎么(办|处理|调|减|用|吃|加|停|换|给)|如何(处理|使用|调整|减量|用药|给药)|应该|应当|要不要|需不需要|"
+                             r"是否需要|能(用|吃|开|打|合用)|可以(用|吃|开|打|合用)|\bshould\b|\bhow (to|do (i|we|you))\b|"
+                             r"\bcan (i|we|he|she|they|it|a patient|patients)\b", re.I)
+EVIDENCE_QUESTION = re.compile(r"研究|数据|证据|试验|文献|RCT|Meta|荟萃|\b(trials?|stud(y|ies)|evidence|data|cohort|"
+                               r"meta-analys\w*|research)\b", re.I)
 LIST_HEADER = re.compile(r"[：:]\s*$|包括\s*$")
 ENUMERATION = re.compile(r"(包括|如下|以下)[^。]*[：:]|[①⑴]|（1）|\(1\)|[^、]+、[^、]+、[^、]+")
 

@@ -13,7 +13,8 @@ import re
 
 import numpy as np
 
-from .attributes import ATTRIBUTES, BOUND, LIST_QUESTION, MEANING_QUESTION, asked_attributes, counts_asked_noun, sentence_attributes
+from .attributes import (ACTION_QUESTION, ATTRIBUTES, BOUND, EVIDENCE_QUESTION, LIST_QUESTION, MEANING_QUESTION, STUDY_REPORT,
+                         asked_attributes, counts_asked_noun, sentence_attributes)
 from .bands import asked_values, band_fit, band_holds
 from .concepts import ConceptReader
 from .crosslingual import lookup
@@ -58,6 +59,7 @@ RANK_BONUS = 0.05  # the passage's retrieval rank breaks ties between equally co
 PRECISION_WEIGHT = 0.3  # per figure of the question the sentence repeats ("eGFR 30-44" -> the 30～44 row)
 LISTS_PER_ANSWER = 2  # a list question may get two fully covering lists (绝对禁忌证 and 相对禁忌证)
 STOP_BONUS = 0.1  # "停多久" asks a duration; of two duration sentences the one that says 停 fits ("停药至少3个月")
+STUDY_PENALTY = 0.15  # of a question about what to do, a study's finding ranks below a statement of it
 LIST_BONUS = 0.15  # "禁忌证有哪些": a sentence that lists ("包括：① …", "A、B、C") beats one that names one item
 AMOUNT_WINDOW = 24  # characters between an asked concept and the amount that answers it
 AMOUNT_WINDOW_LATIN = 72  # the same in an English-language guideline: a word is some six letters, a Chinese one two
@@ -313,6 +315,8 @@ class SupportScorer(ConceptReader):
         qterms = {c.token for c in concepts if c.token} | {c.label for c in concepts}
         listing = LIST_BONUS if LIST_QUESTION.search(question) else 0.0
         chinese, meaning = bool(CJK.search(question)), bool(MEANING_QUESTION.search(question))
+        # "怎么减量" asks what to do: a study's finding ranks below the recommendation (not for "有研究数据吗")
+        action = bool(ACTION_QUESTION.search(question)) and not EVIDENCE_QUESTION.search(question)
         stopping = "stop" not in attrs and bool(ATTRIBUTES["stop"].search(question))  # "他要停多久": a duration of stopping
         for h in hits:
             for s in self.sentences.get(h.passage.id, ()):
@@ -325,7 +329,8 @@ class SupportScorer(ConceptReader):
                 bonus = (RANK_BONUS / max(1, h.rank) + NUMBER_BONUS * min(same, 2) + DENSE_WEIGHT * self.similarity(s, qvec)
                          + BAND_WEIGHT * band_fit(values, s.text)
                          + PRECISION_WEIGHT * self._precision(s, qterms) + (listing if "list" in s.attrs else 0.0)
-                         + (STOP_BONUS if stopping and "stop" in s.attrs else 0.0))
+                         + (STOP_BONUS if stopping and "stop" in s.attrs else 0.0)
+                         - (STUDY_PENALTY if action and STUDY_REPORT.search(s.zh) else 0.0))
                 ranked.append((s, cov, cov + bonus))
         ranked.sort(key=lambda x: (-x[2], x[0].order))
         on_subject = [r for r in ranked if self.on_subject(concepts, r[0])]

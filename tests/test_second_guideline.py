@@ -83,6 +83,14 @@ def test_a_value_question_gets_every_source_sentence_whose_band_holds_it(byog):
     assert "15 mg/周" not in ans.text  # the 45～59 row answers another patient
 
 
+def test_a_question_about_what_to_do_gets_the_recommendation_not_a_studys_finding(byog):
+    """"怎么减量" asks what to do: "…至少6个月后，可考虑逐步减量", not "一项多中心研究显示…复发率为 21.4%" (which
+    covers the same words); a question asking for the evidence still gets the study."""
+    ans = byog.ask("持续缓解以后MTX怎么减量？")
+    assert not ans.refused and "可考虑逐步减量" in ans.text and "21.4%" not in ans.text, ans.text
+    assert "队列研究" in byog.ask("有研究数据说明MTX和ILD的关系吗？").text
+
+
 def test_an_older_name_in_another_character_order_is_the_same_drug(byog):
     ans = byog.ask("氨甲蝶呤前3个月多久查一次血常规？")  # 氨甲蝶呤: the corpus writes 甲氨蝶呤
     assert not ans.refused and "每2～4周" in ans.text, ans.text
