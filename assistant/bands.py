@@ -27,7 +27,7 @@ _AT_MOST, _BELOW = {"≤", "<=", "不超过"}, {"<", "＜", "低于", "小于", 
 _AGE = re.compile(r"^\s*(?:岁|周岁|-?\s*years?\b|-?\s*year-old|yrs?\b)", re.I)
 # Words between a measure and its value in a question ("INR 就2.8了", "eGFR is 50", "血小板只有80").
 _FILLER = re.compile(r"(?:\s|是|为|就|才|只有|已经|已|仍|还|达到|达|到|了|约|大概|:|：|=|is|was|of|at|around|about)+$", re.I)
-_QUESTION_VALUE = re.compile(rf"(?<![\d.～~\-–—至到])({_NUM})(?!\s*{_UPPER}\s*\d)(?![\d.])")
+_QUESTION_VALUE = re.compile(rf"(?<![\d.～~\-–—至到])({_NUM})(?:\s*{_UPPER}\s*(?P<hi>{_NUM}))?(?![\d.])")
 _AMOUNT = re.compile(r"^\s*(?:[周天日月年](?!剂量|量|龄)|[次个片支针袋万亿千%]|mg\b|μg|ug\b|g\b|iu\b|u\b|ml\b(?!\s*/)|h\b|d\b|"
                      r"hours?|days?|weeks?|months?|times|doses?|tablets?|million|billion)", re.I)
 # A graded class ("Child-Pugh A级", "CKD stage 3 or worse", "NYHA III级"): a band over ordered grades.
@@ -46,7 +46,8 @@ _GAP = r"(?:\s|:|：|（|\(|为|是|值|计数|水平|在|处于|介于|of|is|be
 
 def asked_values(question: str) -> list[tuple[str, Decimal]]:
     """(measure, value) pairs the question states: the word just before a number ("eGFR 50" -> egfr),
-    or age for a number of years. A number without such a word is not a patient value."""
+    or age for a number of years; a range asked about gives both its ends ("INR 1.5～1.9时" is in the
+    1.5～1.9 row, in neither "＜1.5" nor "2.0～3.0"). A number without such a word is not a patient value."""
     text = fold_text(question)
     out: list[tuple[str, Decimal]] = []
     grades = list(_GRADE.finditer(text))
@@ -54,18 +55,24 @@ def asked_values(question: str) -> list[tuple[str, Decimal]]:
     for m in _QUESTION_VALUE.finditer(text):
         if any(g.start() <= m.start() < g.end(2) for g in grades):
             continue  # the grade's own number ("CKD 3期")
+        ends = [m.group(1)] + ([hi] if (hi := m.group("hi")) else [])
         if _AGE.match(text[m.end():]):
-            out.append((AGE, Decimal(m.group(1))))
-            continue
-        if _AMOUNT.match(text[m.end():]):
+            out += [(AGE, Decimal(v)) for v in ends]
+        elif _AMOUNT.match(text[m.end():]):
             continue  # "负重4周", "2亿个细胞", "15 mg": an amount the answer states, not the patient's value
-        before = _FILLER.sub("", text[max(0, m.start() - NEAR):m.start()])
-        word = re.search(r"[a-z][a-z0-9\-]*$", before)
-        if word:
-            out.append((MEASURE_VERBS_EN.get(word.group(), word.group()), Decimal(m.group(1))))
-        elif (run := re.search(r"[\u3400-\u9fff]+$", before)) and (toks := tokenize(run.group(), search_mode=False)):
-            out.append((toks[-1], Decimal(m.group(1))))
+        elif measure := _measure_before(text[max(0, m.start() - NEAR):m.start()]):
+            out += [(measure, Decimal(v)) for v in ends]
     return out
+
+
+def _measure_before(before: str) -> str:
+    """The measure a question's value is of: the English word or Chinese word just before it (fillers aside)."""
+    before = _FILLER.sub("", before)
+    if word := re.search(r"[a-z][a-z0-9\-]*$", before):
+        return MEASURE_VERBS_EN.get(word.group(), word.group())
+    if (run := re.search(r"[\u3400-\u9fff]+$", before)) and (toks := tokenize(run.group(), search_mode=False)):
+        return toks[-1]
+    return ""
 
 
 def _measure(g: re.Match) -> str:

@@ -15,7 +15,8 @@ import numpy as np
 
 from .attributes import (ACTION_QUESTION, ATTRIBUTES, BOUND, EVIDENCE_QUESTION, LIST_QUESTION, MEANING_QUESTION, STUDY_REPORT,
                          asked_attributes, counts_asked_noun, sentence_attributes)
-from .bands import asked_values, band_fit, band_holds
+from .bands import asked_values, band_fit
+from .completion import complete
 from .concepts import ConceptReader
 from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
@@ -366,15 +367,7 @@ class SupportScorer(ConceptReader):
             if (gain >= MIN_PART_GAIN or another_list) and cov >= MIN_PART_COVERAGE and s not in [c for c, _ in chosen]:
                 chosen.append((s, cov))
                 covered |= new
-        if values and any(band_holds(values, x.text) for x, _ in chosen):  # "eGFR 40 剂量怎么调": the rule's
-            have = {x.passage.id for x, _ in chosen}  # clause and its table's row both hold the value asked
-            for s, cov, _ in on_subject:
-                if len(chosen) >= max_sentences:
-                    break
-                if (s.passage.id not in have and cov >= MIN_PART_COVERAGE and band_holds(values, s.text)
-                        and any(a in s.attrs for a in attrs) and self._has_key(key, s)):
-                    chosen.append((s, cov))
-                    have.add(s.passage.id)
+        complete(self, chosen, on_subject, attrs, values, key, max_sentences, MIN_PART_COVERAGE)  # prose and its row
         checkable = [c for c in concepts if any(self.verifiable(c, x) for x, _ in chosen)] if chosen else concepts
         part = sum(self.weight(c) for c in checkable)
         # Nothing checkable (an English question on an untranslated text): dense retrieval decides.

@@ -16,7 +16,10 @@ from assistant.tokens import fold_text
     ("刚开始吃华法林第三天INR就2.8了", [("inr", Decimal("2.8"))]),
     ("80岁老太太，华法林从多少开始吃", [(AGE, Decimal("80"))]),
     ("a 78-year-old patient", [(AGE, Decimal("78"))]),
-    ("eGFR 30-44 MTX咋调", []),  # a range in the question is not a patient value
+    ("eGFR 30-44 MTX咋调", [("egfr", Decimal("30")), ("egfr", Decimal("44"))]),  # a range asked: both its ends
+    ("维持期INR 1.5～1.9时剂量如何调整", [("inr", Decimal("1.5")), ("inr", Decimal("1.9"))]),
+    ("70-80岁的老人", [(AGE, Decimal("70")), (AGE, Decimal("80"))]),
+    ("2～3周后复查", []),  # an amount of time, not a patient's value
 ])
 def test_asked_values(question, want):
     assert asked_values(question) == want

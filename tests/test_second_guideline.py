@@ -91,6 +91,13 @@ def test_a_question_about_what_to_do_gets_the_recommendation_not_a_studys_findin
     assert "队列研究" in byog.ask("有研究数据说明MTX和ILD的关系吗？").text
 
 
+def test_the_sentence_that_restates_a_figure_joins_the_answer(byog):
+    """"Folic acid … how much, and when?": the recommendation (每周5 mg, 24小时 after MTX) brings the sentences
+    that restate its 24 hours (not on the same day; 10 mg split for intolerance); before, only the first two."""
+    ans = byog.ask("Folic acid with methotrexate: how much, and when?")
+    assert not ans.refused and "每周5 mg" in ans.text and "每周10 mg" in ans.text, ans.text
+
+
 def test_an_older_name_in_another_character_order_is_the_same_drug(byog):
     ans = byog.ask("氨甲蝶呤前3个月多久查一次血常规？")  # 氨甲蝶呤: the corpus writes 甲氨蝶呤
     assert not ans.refused and "每2～4周" in ans.text, ans.text
