@@ -18,7 +18,9 @@ from functools import lru_cache
 from .bands import band_counts, band_holds
 from .tokens import fold_text
 
-__all__ = ["complete", "figures"]
+__all__ = ["complete", "figures", "EXTRA_SENTENCES"]
+
+EXTRA_SENTENCES = 1  # a completing sentence may go this far past the answer's usual length (fifth +1, facts up)
 
 # A figure with its unit: a range, a decimal or a number of two digits or more ("1～2次", "5%～10%", "0.5 mg",
 # "25 mg/周"), not a lone digit ("第1周"), a bound ("体重≥50 kg": a population, not what is stated of it), a year

@@ -16,7 +16,7 @@ import numpy as np
 from .attributes import (ACTION_QUESTION, ATTRIBUTES, BOUND, EVIDENCE_QUESTION, LIST_QUESTION, MEANING_QUESTION, STUDY_REPORT,
                          asked_attributes, counts_asked_noun, sentence_attributes)
 from .bands import asked_values, band_fit
-from .completion import complete
+from .completion import EXTRA_SENTENCES, complete
 from .concepts import ConceptReader
 from .crosslingual import lookup
 from .glossary import Glossary, form_pattern
@@ -367,7 +367,7 @@ class SupportScorer(ConceptReader):
             if (gain >= MIN_PART_GAIN or another_list) and cov >= MIN_PART_COVERAGE and s not in [c for c, _ in chosen]:
                 chosen.append((s, cov))
                 covered |= new
-        complete(self, chosen, on_subject, attrs, values, key, max_sentences, MIN_PART_COVERAGE)  # prose and its row
+        complete(self, chosen, on_subject, attrs, values, key, max_sentences + EXTRA_SENTENCES, MIN_PART_COVERAGE)  # prose and its row
         checkable = [c for c in concepts if any(self.verifiable(c, x) for x, _ in chosen)] if chosen else concepts
         part = sum(self.weight(c) for c in checkable)
         # Nothing checkable (an English question on an untranslated text): dense retrieval decides.
