@@ -20,10 +20,13 @@ __all__ = ["band_counts", "band_holds", "asked_values", "band_fit"]
 _NUM = r"\d+(?:\.\d+)?"
 _UPPER = r"(?:～|~|-|–|—|至|到)"
 BAND = re.compile(
-    rf"(?P<op>≥|≤|>=|<=|>|<|＞|＜|不低于|不超过|不少于|不足|低于|高于|超过|大于|小于)?\s*(?P<lo>{_NUM})"
+    rf"(?P<op>≥|≤|>=|<=|>|<|＞|＜|不低于|不超过|不少于|不足|低于|高于|超过|大于|小于|at least|at most|no more than|"
+    rf"less than|more than|greater than|below|under|above|over|exceeding)?\s*(?P<lo>{_NUM})"
     rf"(?:\s*[a-zμ/%]{{0,8}}\s*{_UPPER}\s*(?P<hi>{_NUM}))?(?P<rest>[^\d，。；、,;（）()≥≤<>＜＞=～~]{{0,12}})")
-_AT_LEAST, _ABOVE = {"≥", ">=", "不低于", "不少于"}, {">", "＞", "高于", "超过", "大于"}
-_AT_MOST, _BELOW = {"≤", "<=", "不超过"}, {"<", "＜", "低于", "小于", "不足"}
+_AT_LEAST = {"≥", ">=", "不低于", "不少于", "at least"}
+_ABOVE = {">", "＞", "高于", "超过", "大于", "more than", "greater than", "above", "over", "exceeding"}
+_AT_MOST = {"≤", "<=", "不超过", "at most", "no more than"}
+_BELOW = {"<", "＜", "低于", "小于", "不足", "less than", "below", "under"}
 _AGE = re.compile(r"^\s*(?:岁|周岁|-?\s*years?\b|-?\s*year-old|yrs?\b)", re.I)
 # Words between a measure and its value in a question ("INR 就2.8了", "eGFR is 50", "血小板只有80").
 _FILLER = re.compile(r"(?:\s|是|为|就|才|只有|已经|已|仍|还|达到|达|到|了|约|大概|:|：|=|is|was|of|at|around|about)+$", re.I)

@@ -96,3 +96,14 @@ def test_a_graded_class_is_a_band_of_grades(question, text, fit):
 
 def test_a_grades_number_is_not_read_twice():
     assert asked_values("CKD 3期, eGFR 40") == [("ckd", Decimal("3")), ("egfr", Decimal("40"))]
+
+
+@pytest.mark.parametrize("text, fit", [
+    ("allopurinol should be started at 50 mg daily in patients with egfr below 60 ml/min", 1),
+    ("nsaids should be avoided when egfr is below 30 ml/min/1.73 m2", 1),
+    ("febuxostat is preferred when egfr is at least 30", -1),
+    ("colchicine should not be used when egfr is under 15", -1),
+])
+def test_english_bounds_are_bands(text, fit):
+    """An English guideline writes its bands in words ("eGFR below 60"): eGFR 20 is in it, not in "at least 30"."""
+    assert band_fit(asked_values("Starting dose of allopurinol when eGFR is 20?"), text) == fit
