@@ -66,8 +66,11 @@ class ConceptReader:
 
     def _read(self, question: str) -> list[Concept]:
         found = self.glossary.find(question)
-        out = [Concept(t.zh or t.en, pattern=form_pattern(t.forms), intervention=t.kind == "intervention",
-                       forms=t.forms) for t in found]
+        out = []
+        for t in found:
+            forms = t.forms + self.glossary.narrower(t)  # 干细胞 is also said "MSCs"
+            out.append(Concept(t.zh or t.en, pattern=form_pattern(forms), intervention=t.kind == "intervention",
+                               forms=forms))
         for c in out:
             question = c.pattern.sub(" ", question)  # type: ignore[union-attr]
         seen = set()

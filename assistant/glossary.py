@@ -83,6 +83,14 @@ class Glossary:
         self._found[text] = found
         return list(found)
 
+    def narrower(self, t: Term) -> tuple[str, ...]:
+        """Forms of the terms that are kinds of `t`: a Chinese compound names its kind last, so 间充质干细胞
+        (MSCs) is a 干细胞 and 膝骨关节炎 an 骨关节炎, while 富血小板血浆 is no 血小板. A sentence about
+        "MSCs" answers a question about 干细胞."""
+        if not t.zh or len(t.zh) < 2:
+            return ()
+        return tuple(f for o in self.terms if o.zh != t.zh and o.zh.endswith(t.zh) for f in o.forms)
+
     def synonym_groups(self, text: str) -> list[tuple[str, ...]]:
         """The surface forms of each term the text mentions: one concept for BM25, however many forms."""
         return [t.forms for t in self.find(text)]

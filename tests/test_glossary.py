@@ -104,3 +104,12 @@ def test_term_forms_order_and_blanks():
     t = Term("x", "中文", "English", ("AB",), ("变体",))
     assert t.forms == ("中文", "English", "AB", "变体")
     assert Term("y", "中文", "", (), ()).forms == ("中文",)
+
+
+def test_a_compound_that_ends_with_a_term_is_a_kind_of_it(glossary):
+    """A Chinese compound names its kind last: 间充质干细胞 (MSCs) is a 干细胞 and 膝骨关节炎 an 骨关节炎, so
+    their forms count for the broader term; 富血小板血浆 is no 血小板 (its head is 血浆)."""
+    by_zh = {t.zh: t for t in glossary.terms}
+    assert {"MSCs", "间充质干细胞", "滑膜间充质干细胞"} <= set(glossary.narrower(by_zh["干细胞"]))
+    assert "膝骨关节炎" in glossary.narrower(by_zh["骨关节炎"])
+    assert glossary.narrower(by_zh["富血小板血浆"]) == ()

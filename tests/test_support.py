@@ -382,3 +382,10 @@ def test_a_question_about_what_no_sentence_names_is_refused(assistant, question)
     comparison with hyaluronic acid does not answer for low back pain (it did, before session 7)."""
     ans = assistant.ask(question)
     assert ans.refused and "facilities" not in ans.text
+
+
+def test_a_sentence_about_msc_answers_a_question_about_stem_cells(assistant):
+    """"椎间盘源性腰痛…用干细胞…病程多长": the answer is "…注射 MSCs + 透明质酸…尤其适用于病程 < 68 个月的
+    患者" (MSCs are stem cells), which had been ruled off-subject as naming another intervention."""
+    ans = assistant.ask("椎间盘源性腰痛用干细胞治疗，对病程多长的患者最合适？")
+    assert not ans.refused and "68" in ans.text, ans.text
