@@ -23,6 +23,7 @@ from .config import Settings
 from .conversation import resolve
 from .crosslingual import chinese_groups, corpus_forms, expand_query, query_groups
 from .embed import Embedder, get_embedder
+from .fusion import interleave
 from .faq import Faq, asks_personal_dose, load_faq
 from .glossary import Glossary
 from .guard.patient import PatientContext
@@ -219,7 +220,7 @@ class Assistant(LiveIndex):
         """The support pool, the top-k hits and the sentences that may answer (at most n)."""
         with self._lock.shared():  # a swap's jieba terms go in between requests, never during one
             pool, q = self._search(query, max(self.settings.top_k, self.settings.support_k))
-            pool += self.scorer.other_language(query, q.vector, pool)
+            pool = interleave(pool, self.scorer.other_language(query, q.vector, pool))
             return pool, pool[:self.settings.top_k], self.scorer.score(query, pool, n, q.vector)
 
     def _body(self, answer: Answer, query: str, question: str, support: Support, g, findings: list[GuardFinding],

@@ -1,8 +1,12 @@
-"""Reciprocal-rank fusion (Cormack et al., 2009): combine rankings without calibrating scores."""
+"""Reciprocal-rank fusion (Cormack et al., 2009): combine rankings without calibrating scores; and the
+interleaving of the two languages' candidate lists it makes."""
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
+
+from .model import ScoredPassage
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = 60, weights: Sequence[float] | None = None
@@ -24,3 +28,14 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = 60, weights: Sequence[float]
             terms.setdefault(doc_id, []).append(w / (k + rank))
     scored = [(doc_id, math.fsum(ts)) for doc_id, ts in terms.items()]
     return sorted(scored, key=lambda kv: -kv[1])  # a stable sort: ties keep their first appearance
+
+
+def interleave(pool: list[ScoredPassage], other: list[ScoredPassage]) -> list[ScoredPassage]:
+    """The hybrid's passages and the other language's (`other_language`) fused by rank, each list's first
+    before either's second: a Chinese question's English-guideline passages are among the top k, not after
+    every Chinese passage (the answer cited them while the sources listed the seeds)."""
+    if not other:
+        return pool
+    by_id = {h.passage.id: h for h in pool + other}
+    fused = rrf([[h.passage.id for h in pool], [h.passage.id for h in other]])
+    return [replace(by_id[pid], rank=r) for r, (pid, _) in enumerate(fused, start=1)]

@@ -122,3 +122,18 @@ def test_weights_must_match_the_rankings():
 def test_empty_inputs():
     assert rrf([]) == []
     assert rrf([[], []]) == []
+
+
+def test_interleave_puts_each_lists_first_before_either_second():
+    """A Chinese question's English-guideline passages (`other_language`) are among the top k, ranked anew."""
+    from assistant.fusion import interleave
+    from assistant.model import Passage, ScoredPassage
+
+    def hits(*ids):
+        return [ScoredPassage(Passage(i, "d", ("s",), 0, 1, "x"), 1.0, r) for r, i in enumerate(ids, start=1)]
+
+    fused = interleave(hits("zh1", "zh2", "zh3"), hits("en1", "en2"))
+    assert [h.passage.id for h in fused] == ["zh1", "en1", "zh2", "en2", "zh3"]
+    assert [h.rank for h in fused] == [1, 2, 3, 4, 5]
+    same = hits("zh1")
+    assert interleave(same, []) is same
