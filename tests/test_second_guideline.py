@@ -175,9 +175,9 @@ def test_no_raw_markup_and_no_seed_verdict_in_any_answer(results):
 
 
 def test_question_set_scores_do_not_regress(results):
-    m = aggregate(results)  # measured (session 4): hit@5 0.786, pass 0.530, false refusals 0.057, guard 1.0
-    assert m["hit_at_5"] >= 0.74, m
-    assert m["pass_rate"] >= 0.48, m
+    m = aggregate(results)  # measured (session 9): hit@5 0.829, pass 0.651, false refusals 0.057, guard 1.0
+    assert m["hit_at_5"] >= 0.78, m
+    assert m["pass_rate"] >= 0.60, m
     assert m["false_refusal_rate"] <= 0.10, m
     assert m["guard_accuracy"] >= 0.95, m
 
