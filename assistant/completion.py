@@ -18,7 +18,7 @@ from functools import lru_cache
 from .bands import band_counts, band_holds
 from .tokens import fold_text
 
-__all__ = ["complete", "figures", "EXTRA_SENTENCES"]
+__all__ = ["complete", "figures", "bounds", "EXTRA_SENTENCES"]
 
 EXTRA_SENTENCES = 1  # a completing sentence may go this far past the answer's usual length (fifth +1, facts up)
 
@@ -27,6 +27,9 @@ EXTRA_SENTENCES = 1  # a completing sentence may go this far past the answer's u
 # or a reference mark ("[35]"); "10%" is not "10 mg".
 _FIGURE = re.compile(r"(?<![\d.≥≤<>＜＞])(?<![≥≤<>＜＞] )(\d+(?:\.\d+)?)(%?)(?:\s*[～~\-–]\s*(\d+(?:\.\d+)?))?\s*(%|[a-zμ]+(?:/[a-z]+|/[\u4e00-\u9fff])?|"
                      r"[周天日月年次片倍个岁粒支针袋万亿])?")
+# A bound's number ("eGFR < 30 mL/min时禁用", "表2 · <30 mL/min · 禁用"): restated only when the question names it.
+_BOUND_FIGURE = re.compile(r"(?:[≥≤<>＜＞]|低于|高于|超过|不足|小于|大于|below|above|under|over|less than|more than)\s*(\d+(?:\.\d+)?)",
+                           re.I)
 _REFERENCE = re.compile(r"\[\d[\d,，\-–～\s]*\]")
 _YEAR = re.compile(r"(19|20)\d\d")
 
@@ -41,14 +44,20 @@ def figures(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def bounds(text: str, asked: frozenset[str]) -> frozenset[str]:
+    """The numbers of the text's bounds that the question names too ("eGFR低于30还能用吗": 30)."""
+    return frozenset(_BOUND_FIGURE.findall(text)) & asked
+
+
 def complete(scorer, chosen: list, on_subject: list, attrs: list[str], values: list, key, max_sentences: int,
-             min_coverage: float) -> None:
+             min_coverage: float, asked: frozenset[str] = frozenset()) -> None:
     """Add to `chosen` ((sentence, coverage) pairs, in place, up to `max_sentences`) the on-subject sentences
     of other passages that complete it (see the module docstring), best ranked first."""
     if not chosen:
         return
     held = bool(values) and any(band_holds(values, s.text) for s, _ in chosen)
     stated = frozenset().union(*(figures(fold_text(s.zh)) for s, _ in chosen))  # not its section's "4.2"
+    bound = frozenset().union(*(bounds(s.zh, asked) for s, _ in chosen))  # `asked`: the question's numbers
     passages = {s.passage.id for s, _ in chosen}
     sections = {s.passage.section for s, _ in chosen}
     for s, cov, _ in on_subject:
@@ -57,7 +66,7 @@ def complete(scorer, chosen: list, on_subject: list, attrs: list[str], values: l
         if s.passage.id in passages or cov < min_coverage or (attrs and not any(a in s.attrs for a in attrs)):
             continue
         if not (s.passage.section in sections or (held and band_holds(values, s.text))
-                or figures(fold_text(s.zh)) & stated):
+                or figures(fold_text(s.zh)) & stated or bounds(s.zh, bound)):
             continue
         if scorer._has_key(key, s) and not (values and band_counts(values, s.text)[1]):
             chosen.append((s, cov))

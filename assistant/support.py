@@ -367,7 +367,8 @@ class SupportScorer(ConceptReader):
             if (gain >= MIN_PART_GAIN or another_list) and cov >= MIN_PART_COVERAGE and s not in [c for c, _ in chosen]:
                 chosen.append((s, cov))
                 covered |= new
-        complete(self, chosen, on_subject, attrs, values, key, max_sentences + EXTRA_SENTENCES, MIN_PART_COVERAGE)  # prose and its row
+        complete(self, chosen, on_subject, attrs, values, key, max_sentences + EXTRA_SENTENCES, MIN_PART_COVERAGE,
+                 frozenset(numbers))  # a recommendation and its table row
         checkable = [c for c in concepts if any(self.verifiable(c, x) for x, _ in chosen)] if chosen else concepts
         part = sum(self.weight(c) for c in checkable)
         # Nothing checkable (an English question on an untranslated text): dense retrieval decides.
