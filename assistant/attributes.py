@@ -17,7 +17,7 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
     # how often, not how long or how many: "多久查一次INR", "how often can it be repeated"
     "frequency": r"how often|how frequently|\bfrequency\b|at what intervals?|how many times (a|per|each)|"
                  r"多[久长][^，。？?]{0,6}一次|几[天周月][^，。？?]{0,4}一次|频率|频次|间隔多|[一每][天日周月]几次",
-    "duration": r"多久|多长时间|多长|几天|几周|几个月|几年|多少天|多少周|多少个月|多少年|何时|什么时候|how long|"
+    "duration": r"多久|多长时间|多长|几天|几周|几个月|几年|多少天|多少周|多少个月|多少年|何时|什么时候|啥时候|什么时间|几点|how long|"
                 r"how many (days|weeks|months|years|hours)|how soon|when can|duration",
     "percent": r"比例|百分之|百分比|发生率|有效率|成功率|概率|几率|占多少|\brates?\b|percent|percentage|proportion|"
                r"how (common|likely)|incidence",
@@ -40,6 +40,9 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
                      r"收稿|reference\s*\[?\d|first author|corresponding author|\bgrant|funded|which journal|published in",
 }.items()}
 _TIME_UNITS = {"day", "week", "month", "hour"}
+# A time of day or of a meal answers "什么时候吃" as a date does ("推荐在下午或晚上服用", "at bedtime").
+_TIME_OF_DAY = re.compile(r"早上|早晨|清晨|上午|中午|下午|傍晚|晚上|夜间|睡前|饭前|饭后|餐前|餐后|空腹|"
+                          r"\b(in the (morning|afternoon|evening)|at (night|bedtime)|before (meals|breakfast)|after meals)\b", re.I)
 _SHORT_TIME = re.compile(r"\d\s*(分钟|min\b|minutes?\b|秒|seconds?\b)", re.I)  # not units of `quantities`
 _COST_WORDS = re.compile(r"费用|价格|成本|花费|医保|报销|自费|美元|元|cost|price|expens|insur|dollar|USD", re.I)
 _SESSION = re.compile(r"\d\s*(次|针|个疗程)|[一二两三四五六七八九十]\s*(次|针|个疗程)|\b\d+\s*(sessions?|injections?|times)\b|"
@@ -123,7 +126,7 @@ def asked_attributes(question: str) -> list[str]:
 # Attributes a sentence gives by a cue alone, whatever its amounts ("冷敷15分钟" is a duration: minutes are no
 # unit of `quantities`).
 _CUES = (("contact", _CONTACT), ("bibliographic", _BIBLIO), ("stop", _STOP_WORDS), ("provider", _PROVIDER),
-         ("duration", _SHORT_TIME), ("cost", _COST_WORDS), ("sessions", _SESSION), ("frequency", _FREQUENCY),
+         ("duration", _SHORT_TIME), ("duration", _TIME_OF_DAY), ("cost", _COST_WORDS), ("sessions", _SESSION), ("frequency", _FREQUENCY),
          ("maximum", _MAXIMUM), ("volume", _VOLUME), ("threshold", BOUND))
 
 

@@ -62,6 +62,14 @@ def test_attributes_of_questions_and_sentences():
     assert "percent" in sentence_attributes("感染、血栓形成罕见(<0.5%)")
 
 
+def test_a_time_of_day_answers_when():
+    """"叶酸啥时候吃" asks when: "于MTX服药后24小时服用" and "推荐在下午或晚上服用" both answer it."""
+    assert asked_attributes("叶酸啥时候吃") == ["duration"]
+    assert "duration" in sentence_attributes("推荐在下午或晚上服用")
+    assert "duration" in sentence_attributes("take it at bedtime")
+    assert "duration" not in sentence_attributes("华法林应固定剂量服用")
+
+
 def test_crosslingual_keys_and_lookup_use_only_corpus_words():
     assert english_keys("to monitor") == ["monitor"]
     d = corpus_dictionary(["哺乳", "肾功能", "叶酸", "监测"])
