@@ -235,22 +235,26 @@ def _upload(page, path: Path) -> None:
     raise AssertionError(f"the upload box never showed {path.name}")
 
 
-def test_evaluator_tab_uploaded_sets(page, tmp_path):
-    page.get_by_role("tab", name="评估").click()
+def _dev_lines() -> list[str]:
     repo = Path(__file__).resolve().parents[1]
-    lines = [ln for ln in (repo / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return [ln for ln in (repo / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+def test_evaluator_tab_reports_a_broken_set(page, tmp_path):
+    page.get_by_role("tab", name="评估").click()
     bad = tmp_path / "broken.jsonl"
-    bad.write_text(lines[0] + "\n{not json\n", encoding="utf-8")
+    bad.write_text(_dev_lines()[0] + "\n{not json\n", encoding="utf-8")
     _upload(page, bad)
     page.locator("#eval-run").click()
     page.locator("#eval-status").get_by_text("not valid JSON").wait_for()  # a clear message, no crash
-    good = tmp_path / "three.jsonl"
-    good.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
-    # a fresh page for the second set: after Clear the upload box re-renders, and under load (two test
-    # workers on 2 cores) its file input was seen missing for a minute; Clear is not what is tested here
-    page.reload(wait_until="load")
-    page.locator("#clinician-question textarea").wait_for()
+
+
+def test_evaluator_tab_scores_an_uploaded_set(page, tmp_path):
+    """A page of its own (not a second upload on the first test's page: after a run the upload box
+    re-renders, and under load its file input was seen missing for a minute)."""
     page.get_by_role("tab", name="评估").click()
+    good = tmp_path / "three.jsonl"
+    good.write_text("\n".join(_dev_lines()[:3]) + "\n", encoding="utf-8")
     _upload(page, good)
     page.locator("#eval-run").click()
     page.locator("#eval-status").get_by_text("three.jsonl: 3 题").wait_for()
