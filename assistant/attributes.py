@@ -35,6 +35,9 @@ ATTRIBUTES: dict[str, re.Pattern[str]] = {k: re.compile(v, re.I) for k, v in {
     "amount": r"多少|几[个天周月年次名例岁倍]|多大|多高|多低|多长|多重|什么水平|阈值|临界值|how (much|many|high|low|big)|"
               r"what (percentage|proportion|number)|(what|which) ([\w\-]+ )?(level|value|threshold|cut-?off|concentration)s?\b"
               r"(?! of (evidence|recommendation))",
+    # the grade a recommendation carries: "推荐强度是什么", "A级还是B级", "level of evidence" (not any evidence)
+    "grade": r"推荐等级|证据等级|证据级别|推荐强度|推荐级别|[A-D]级还是|level of evidence|evidence level|"
+             r"strength of (the )?recommendation|grade of (the )?recommendation|how strong is the recommendation",
     "contact": r"电话|地址|联系方式|预约|挂号|官网|网址|热线|hotline|phone|address|appointment|website|contact|where can i (get|buy)",
     "bibliographic": r"\bDOI\b|参考文献\s*(第\s*)?\[?\d|第\s*\d+\s*[条篇](参考)?文献|文献\s*\[\d|第一作者|通信作者|通讯作者|作者是|基金|资助|哪个期刊|哪本杂志|发表在|"
                      r"收稿|reference\s*\[?\d|first author|corresponding author|\bgrant|funded|which journal|published in",
@@ -62,6 +65,10 @@ _MAXIMUM = re.compile(r"(?:不超过|不宜超过|不得超过|不应超过|不�
 BOUND = re.compile(r"[<>≤≥＜＞⩽⩾]\s*=?\s*\d|(低于|高于|超过|不足|小于|大于|少于|不低于|不超过|不少于|未达到?|达到)\s*\d|"
                     r"\d[^，,。；;]{0,10}(以上|以下|以内)|\b(below|above|under|over|less than|more than|greater than|"
                     r"at least|exceed(s|ing)?)\s*\d", re.I)
+# A grade given: "（证据等级：C，推荐强度：强）", "A级推荐", "(strong; evidence: moderate)" (not "证据等级:PRP 治疗…").
+_GRADE_GIVEN = re.compile(r"(证据等级|证据级别|推荐强度|推荐等级|推荐级别)\s*[:：为是]?\s*[A-D1-5ⅠⅡⅢⅣ强弱中高低]|"
+                          r"[A-D]\s*级(推荐|证据)|\b(strong|conditional|weak)\s*;\s*evidence|evidence:\s*(high|moderate|low|very low)|"
+                          r"\b(level|grade) (of evidence )?[A-D1-5]\b", re.I)
 _VOLUME = re.compile(r"\d\s*(?:ml|毫升|cc)(?![A-Za-z])", re.I)
 _PROVIDER = re.compile(r"®|™|品牌|厂家|厂商|\bbrand|manufacturer", re.I)
 _STOP_WORDS = re.compile(r"停|stop|pause|discontinu|withh|hold", re.I)
@@ -127,7 +134,7 @@ def asked_attributes(question: str) -> list[str]:
 # unit of `quantities`).
 _CUES = (("contact", _CONTACT), ("bibliographic", _BIBLIO), ("stop", _STOP_WORDS), ("provider", _PROVIDER),
          ("duration", _SHORT_TIME), ("duration", _TIME_OF_DAY), ("cost", _COST_WORDS), ("sessions", _SESSION), ("frequency", _FREQUENCY),
-         ("maximum", _MAXIMUM), ("volume", _VOLUME), ("threshold", BOUND))
+         ("maximum", _MAXIMUM), ("volume", _VOLUME), ("threshold", BOUND), ("grade", _GRADE_GIVEN))
 
 
 def sentence_attributes(text: str) -> frozenset[str]:

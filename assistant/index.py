@@ -38,13 +38,14 @@ from .versions import (chroma_client, chunking_label, collect, collection_exists
                        flip, is_complete)
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-INDEX_FORMAT = 16  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
+INDEX_FORMAT = 17  # 2: understood.json (ingest report, learnt terms); 3: bilingual.json; 4: sentences.npy;
 # 5: sentence_features.json (terms and attributes of every sentence, so a load does no jieba work), zipf.json
 # 6: provenance in sources.json (added_by, sha256, added_at); 7: glosses.json (English glosses of corpus words);
 # 8: synonyms.json (Chinese words the corpus lacks -> its words of the same meaning); 9: words.json; 10: dose and minute attributes;
 # 11: homophones.json (sound keys of corpus terms, for typos like 华发林); 12: mentions.npz (the sentences of
 # the glossary's forms), sentence_index/ (a large corpus's sentence vectors in clusters); 13: frequency attribute;
-# 14: maximum and volume attributes; 15: threshold attribute; 16: a time of day is a duration ("下午或晚上")
+# 14: maximum and volume attributes; 15: threshold attribute; 16: a time of day is a duration ("下午或晚上");
+# 17: grade attribute ("证据等级：C")
 
 
 @dataclass

@@ -233,7 +233,7 @@ class SupportScorer(ConceptReader):
         subject) stands within a clause of it, so "MSC 多久起效" is not answered by "5 年随访"."""
         asked = [c for c in concepts if not c.intervention and self.weight(c) > 0 and self.verifiable(c, s)]
         topics = [c for c in asked if self.covers(c, s)]
-        if attr in ("cost", "contact", "sessions", "frequency", "bibliographic", "stop", "provider") or not asked:
+        if attr in ("cost", "contact", "sessions", "frequency", "bibliographic", "stop", "provider", "grade") or not asked:
             return True
         bound = attr == "threshold"  # a cut-off stands right by its measure: "血小板计数 <100", not "(<0.5%)…血小板计数"
         for text in (s.zh, s.en):  # an English question's words stand next to the amount in the translation

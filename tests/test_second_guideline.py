@@ -98,6 +98,12 @@ def test_the_sentence_that_restates_a_figure_joins_the_answer(byog):
     assert not ans.refused and "每周5 mg" in ans.text and "每周10 mg" in ans.text, ans.text
 
 
+def test_a_grade_question_gets_the_grade(byog):
+    """"…证据等级和推荐强度是什么": a sentence that gives a grade answers ("（证据等级：B，推荐强度：强）")."""
+    ans = byog.ask("MTX起始剂量这条推荐的证据等级和推荐强度是什么？")
+    assert not ans.refused and "推荐强度：强" in ans.text, ans.text
+
+
 def test_an_older_name_in_another_character_order_is_the_same_drug(byog):
     ans = byog.ask("氨甲蝶呤前3个月多久查一次血常规？")  # 氨甲蝶呤: the corpus writes 甲氨蝶呤
     assert not ans.refused and "每2～4周" in ans.text, ans.text

@@ -397,3 +397,13 @@ def test_a_sentence_about_msc_answers_a_question_about_stem_cells(assistant):
     患者" (MSCs are stem cells), which had been ruled off-subject as naming another intervention."""
     ans = assistant.ask("椎间盘源性腰痛用干细胞治疗，对病程多长的患者最合适？")
     assert not ans.refused and "68" in ans.text, ans.text
+
+
+def test_a_grade_is_asked_for_and_only_a_stated_grade_gives_it(assistant):
+    """The ASPN summary heads a paragraph "证据等级:PRP 治疗膝 OA 的长期…" but states no grade: "推荐等级是几级"
+    is not covered (it had been answered with that paragraph)."""
+    assert asked_attributes("PRP治疗膝关节炎的推荐等级是A级还是B级？") == ["grade"]
+    assert "grade" not in sentence_attributes("证据等级:PRP 治疗膝 OA 的长期(6-12 个月)镇痛效果优于透明质酸注射")
+    assert "grade" in sentence_attributes("最大剂量不超过25 mg/周（证据等级：B，推荐强度：强）。")
+    assert "grade" in sentence_attributes("Allopurinol is recommended as the first-line ULT (strong; evidence: moderate).")
+    assert assistant.ask("PRP治疗膝关节炎的推荐等级是几级？").refused
