@@ -232,7 +232,7 @@ def test_a_volume_or_a_level_is_an_amount_of_its_own_kind():
     assert "volume" in sentence_attributes("无PCC时输注FFP 10～15 ml/kg。")
     assert "volume" not in sentence_attributes("软骨体积增加约2.4%")  # 体积 is a volume, not a figure in ml
     assert asked_attributes("What CXCL13 level predicts a good PRP response?") == ["amount"]
-    assert asked_attributes("What level of evidence supports PRP?") == []  # a grade, not a figure
+    assert asked_attributes("What level of evidence supports PRP?") == ["grade"]  # a grade, not a figure
 
 
 def test_a_cut_off_question_needs_a_stated_bound():
