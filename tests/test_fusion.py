@@ -137,3 +137,10 @@ def test_interleave_puts_each_lists_first_before_either_second():
     assert [h.rank for h in fused] == [1, 2, 3, 4, 5]
     same = hits("zh1")
     assert interleave(same, []) is same
+
+
+def test_an_exact_tie_of_different_terms_keeps_first_appearance():
+    """p1: 1/4 + 1/4 + 1/6 and p3: 1/5 + 1/5 + 1/6 + 1/10 are both exactly 2/3, but their float sums differ in
+    the last bit (hypothesis found it): the tie goes to first appearance, as the exact peer has it."""
+    rankings = [["p1", "p3"], ["p1", "p3"], ["p4", "p5", "p3"], ["p4", "p5", "p1", "p0", "p6", "p7", "p3"]]
+    assert [d for d, _ in rrf(rankings, k=3)] == peer_rrf(rankings, k=3)[0]
