@@ -34,9 +34,9 @@ _QUESTION_VALUE = re.compile(rf"(?<![\d.～~\-–—至到])({_NUM})(?:\s*{_UPPE
 _AMOUNT = re.compile(r"^\s*(?:[周天日月年](?!剂量|量|龄)|[次个片支针袋万亿千%]|mg\b|μg|ug\b|g\b|iu\b|u\b|ml\b(?!\s*/)|h\b|d\b|"
                      r"hours?|days?|weeks?|months?|times|doses?|tablets?|million|billion)", re.I)
 # A graded class ("Child-Pugh A级", "CKD stage 3 or worse", "NYHA III级"): a band over ordered grades.
-_GRADE = re.compile(r"(child[\s\-]?pugh|nyha|ckd|ecog)\s*(?:分级|分期|class|stage|grade)?\s*"
+_GRADED_CLASS = re.compile(r"(child[\s\-]?pugh|nyha|ckd|ecog)\s*(?:分级|分期|class|stage|grade)?\s*"
                     r"(iv|iii|ii|i|[a-d]|[0-5])(?![a-z0-9])\s*(?:级|期|类)?\s*(?P<rest>[^，。；,;]{0,12})", re.I)
-_GRADE_ORDER = {"a": 1, "b": 2, "c": 3, "d": 4, "i": 1, "ii": 2, "iii": 3, "iv": 4}
+_GRADED_ORDER = {"a": 1, "b": 2, "c": 3, "d": 4, "i": 1, "ii": 2, "iii": 3, "iv": 4}
 _OR_WORSE = re.compile(r"^(?:or (?:worse|higher|above|more|greater)|及以上|以上|或以上|或更高)")
 _OR_BETTER = re.compile(r"^(?:or (?:better|lower|less|below)|及以下|以下|或以下)")
 AGE = "岁"  # the measure of "78岁", "78-year-old"
@@ -53,7 +53,7 @@ def asked_values(question: str) -> list[tuple[str, Decimal]]:
     1.5～1.9 row, in neither "＜1.5" nor "2.0～3.0"). A number without such a word is not a patient value."""
     text = fold_text(question)
     out: list[tuple[str, Decimal]] = []
-    grades = list(_GRADE.finditer(text))
+    grades = list(_GRADED_CLASS.finditer(text))
     out += [(_measure(g), Decimal(_grade(g))) for g in grades]  # "Child-Pugh A级" -> (childpugh, 1)
     for m in _QUESTION_VALUE.finditer(text):
         if any(g.start() <= m.start() < g.end(2) for g in grades):
@@ -84,7 +84,7 @@ def _measure(g: re.Match) -> str:
 
 def _grade(g: re.Match) -> int:
     mark = g.group(2).lower()
-    return _GRADE_ORDER.get(mark) or int(mark)
+    return _GRADED_ORDER.get(mark) or int(mark)
 
 
 def _holds(op: str | None, lo: Decimal, hi: Decimal | None, rest: str, v: Decimal) -> bool | None:
@@ -121,7 +121,7 @@ def band_counts(values: list[tuple[str, Decimal]], text: str) -> tuple[int, int]
     fits = misses = 0
     if not values:
         return 0, 0
-    for g in _GRADE.finditer(text):
+    for g in _GRADED_CLASS.finditer(text):
         for measure, v in values:
             if measure == _measure(g):
                 rest, grade = g.group("rest"), Decimal(_grade(g))
